@@ -1,0 +1,171 @@
+package identity
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/envelope"
+	"github.com/coffer-dev/coffer/internal/keyring"
+	"github.com/coffer-dev/coffer/internal/sigv4"
+)
+
+const secretKeyPurpose = "iam-secret-access-key"
+
+// Caller is an authenticated principal, as policy evaluation and the audit
+// trail see it.
+type Caller struct {
+	Type        string // TypeRoot, TypeUser, TypeAssumedRole
+	ARN         string
+	Account     string
+	UserID      string // aws:userid
+	UserName    string // aws:username (IAM users only)
+	AccessKeyID string
+}
+
+// IsRoot reports whether the caller is the account root.
+func (c *Caller) IsRoot() bool { return c.Type == TypeRoot }
+
+// Service resolves access keys to signing keys and callers.
+type Service struct {
+	store   Store
+	root    *keyring.Root
+	account string
+	now     func() time.Time
+
+	mu    sync.Mutex
+	cache map[sigKeyID]*sigKeyEntry
+}
+
+// Config configures a Service.
+type Config struct {
+	Store   Store
+	Root    *keyring.Root
+	Account string
+	Now     func() time.Time
+}
+
+// New returns a Service.
+func New(c Config) *Service {
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: c.Store, root: c.Root, account: c.Account, now: now, cache: map[sigKeyID]*sigKeyEntry{}}
+}
+
+// RootARN is the ARN of the account root.
+func (s *Service) RootARN() string { return "arn:aws:iam::" + s.account + ":root" }
+
+type sigKeyID struct{ akid, date, region, service string }
+
+type sigKeyEntry struct {
+	record *AccessKey // the record the key was derived from; a new record invalidates
+	key    []byte
+	caller *Caller
+}
+
+const maxCachedSigningKeys = 10000
+
+// SigningKey returns the SigV4 signing key of access key akid for a
+// credential scope, and the caller it authenticates. Unknown or inactive
+// keys give ErrUnrecognized.
+func (s *Service) SigningKey(ctx context.Context, akid, date, region, service string) ([]byte, *Caller, error) {
+	rec, err := s.store.AccessKey(ctx, akid)
+	if errors.Is(err, ErrNoSuchAccessKey) {
+		return nil, nil, ErrUnrecognized
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec.Status != "Active" {
+		return nil, nil, ErrUnrecognized
+	}
+	id := sigKeyID{akid, date, region, service}
+	s.mu.Lock()
+	e := s.cache[id]
+	s.mu.Unlock()
+	if e != nil && e.record == rec {
+		return e.key, e.caller, nil
+	}
+	secret, err := s.root.Unwrap(secretKeyPurpose, rec.ID, rec.SecretWrapped)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := sigv4.SigningKey(string(secret), date, region, service)
+	envelope.Zero(secret)
+	e = &sigKeyEntry{record: rec, key: key, caller: s.callerOf(rec)}
+	s.mu.Lock()
+	if len(s.cache) >= maxCachedSigningKeys {
+		clear(s.cache)
+	}
+	s.cache[id] = e
+	s.mu.Unlock()
+	return e.key, e.caller, nil
+}
+
+func (s *Service) callerOf(rec *AccessKey) *Caller {
+	if rec.UserName == "" {
+		return &Caller{Type: TypeRoot, ARN: s.RootARN(), Account: s.account, UserID: s.account, AccessKeyID: rec.ID}
+	}
+	return &Caller{Type: TypeUser, ARN: rec.PrincipalARN, Account: s.account, UserName: rec.UserName, AccessKeyID: rec.ID}
+}
+
+// Credentials is a plaintext access key pair, returned only at creation.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// EnsureRoot makes sure the account root has an access key. With given
+// credentials (from the environment) it stores exactly those; otherwise it
+// creates a key if the root has none. It returns the credentials it created
+// (nil when nothing was created), so the caller can hand them to the user.
+func (s *Service) EnsureRoot(ctx context.Context, given *Credentials) (*Credentials, error) {
+	if given != nil {
+		if given.AccessKeyID == "" || given.SecretAccessKey == "" {
+			return nil, errors.New("both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY must be set")
+		}
+		existing, err := s.store.AccessKey(ctx, given.AccessKeyID)
+		if err == nil && existing.UserName == "" {
+			secret, err := s.root.Unwrap(secretKeyPurpose, existing.ID, existing.SecretWrapped)
+			if err == nil && subtle.ConstantTimeCompare(secret, []byte(given.SecretAccessKey)) == 1 && existing.Status == "Active" {
+				envelope.Zero(secret)
+				return nil, nil
+			}
+			envelope.Zero(secret)
+		} else if err == nil {
+			return nil, fmt.Errorf("access key %s belongs to IAM user %s, not to the account root", given.AccessKeyID, existing.UserName)
+		} else if !errors.Is(err, ErrNoSuchAccessKey) {
+			return nil, err
+		}
+		return nil, s.putKey(ctx, "", s.RootARN(), *given)
+	}
+	keys, err := s.store.ListAccessKeys(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		return nil, nil
+	}
+	c := Credentials{AccessKeyID: NewAccessKeyID(), SecretAccessKey: NewSecretAccessKey()}
+	if err := s.putKey(ctx, "", s.RootARN(), c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (s *Service) putKey(ctx context.Context, user, principalARN string, c Credentials) error {
+	return s.store.PutAccessKey(ctx, &AccessKey{
+		ID:            c.AccessKeyID,
+		UserName:      user,
+		PrincipalARN:  principalARN,
+		Status:        "Active",
+		CreatedAt:     s.now().UTC().Truncate(time.Second),
+		SecretWrapped: s.root.Wrap(secretKeyPurpose, c.AccessKeyID, []byte(c.SecretAccessKey)),
+		RootKeyID:     s.root.ID(),
+	})
+}

@@ -1,0 +1,350 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/coffer-dev/coffer/internal/txn"
+)
+
+// maxBatch bounds how many units one group commit takes.
+const maxBatch = 512
+
+// op is one staged write. It runs inside the committer's transaction.
+type op struct {
+	query string
+	args  []any
+	// fn, when set, runs instead of query (for writes that need the
+	// transaction itself, such as audit appends that read chain state).
+	fn func(tx *sql.Tx) error
+}
+
+// Unit is a unit of work on a DB (see txn.Unit).
+type Unit struct {
+	db    *DB
+	ops   []op
+	after []func() // cache updates, run after a successful commit
+	// locks held by this unit, released when it finishes.
+	locks []string
+	// staged holds this unit's own writes so that its reads see them:
+	// "s:"+name → *secrets.Secret (nil = deleted), "p:"+arn+"\x00"+vid →
+	// []byte (nil = dropped), "k:"+id → *kms.Key, "a:"+name → *kms.Alias.
+	staged   map[string]any
+	finished bool
+	done     chan error
+}
+
+var _ txn.Unit = (*Unit)(nil)
+var _ txn.Beginner = (*DB)(nil)
+
+type unitKey struct{}
+
+// Begin starts a unit of work and returns a context carrying it.
+func (db *DB) Begin(ctx context.Context) (context.Context, txn.Unit) {
+	u := db.newUnit()
+	return context.WithValue(ctx, unitKey{}, u), u
+}
+
+func (db *DB) newUnit() *Unit { return &Unit{db: db} }
+
+// unitFor returns the unit carried by ctx (own=false) or a new one that the
+// caller must finish (own=true).
+func (db *DB) unitFor(ctx context.Context) (u *Unit, own bool) {
+	if u, ok := ctx.Value(unitKey{}).(*Unit); ok && u.db == db && !u.finished {
+		return u, false
+	}
+	return db.newUnit(), true
+}
+
+// stagedUnit returns the unit in ctx, if any, for reads.
+func (db *DB) stagedUnit(ctx context.Context) *Unit {
+	if u, ok := ctx.Value(unitKey{}).(*Unit); ok && u.db == db && !u.finished && u.staged != nil {
+		return u
+	}
+	return nil
+}
+
+// Atomic runs fn with a unit in its context, committing at the end unless
+// ctx already carried one (then fn joins it).
+func (db *DB) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(unitKey{}).(*Unit); ok {
+		return fn(ctx)
+	}
+	ctx, u := db.Begin(ctx)
+	defer u.Rollback()
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	return u.Commit()
+}
+
+func (u *Unit) exec(query string, args ...any) { u.ops = append(u.ops, op{query: query, args: args}) }
+
+func (u *Unit) stage(key string, v any) {
+	if u.staged == nil {
+		u.staged = make(map[string]any)
+	}
+	u.staged[key] = v
+}
+
+func (u *Unit) lookup(key string) (any, bool) {
+	v, ok := u.staged[key]
+	return v, ok
+}
+
+// lock takes a per-key lock for the rest of the unit's life (re-entrant
+// within the unit).
+func (u *Unit) lock(ctx context.Context, key string) error {
+	for _, k := range u.locks {
+		if k == key {
+			return nil
+		}
+	}
+	if err := u.db.locks.lock(ctx, key); err != nil {
+		return err
+	}
+	u.locks = append(u.locks, key)
+	return nil
+}
+
+// Commit group-commits the unit's writes and then releases its locks.
+func (u *Unit) Commit() error {
+	if u.finished {
+		return errors.New("sqlite: unit already finished")
+	}
+	if len(u.ops) == 0 {
+		u.finish(nil)
+		return nil
+	}
+	u.done = make(chan error, 1)
+	if err := u.db.com.submit(u); err != nil {
+		u.finish(err)
+		return err
+	}
+	return <-u.done
+}
+
+// Rollback discards the unit's writes and releases its locks.
+func (u *Unit) Rollback() {
+	if !u.finished {
+		u.finish(errors.New("rolled back"))
+	}
+}
+
+// finish runs the post-commit cache updates if err is nil, then releases
+// the locks (in that order, so that the next holder of a lock sees the
+// cache as the database is).
+func (u *Unit) finish(err error) {
+	if u.finished {
+		return
+	}
+	u.finished = true
+	if err == nil {
+		for _, f := range u.after {
+			f()
+		}
+	}
+	for i := len(u.locks) - 1; i >= 0; i-- {
+		u.db.locks.unlock(u.locks[i])
+	}
+	u.locks = nil
+}
+
+// committer owns the write connection and commits units in batches.
+type committer struct {
+	db      *DB
+	in      chan *Unit
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.RWMutex // guards stopped against submit
+	stopped bool
+	// hooks let other parts of the adapter keep state that must follow
+	// the transaction (the audit chain): begin before a batch, abort
+	// when it fails.
+	hooks []commitHook
+}
+
+type commitHook interface {
+	beginBatch()
+	abortBatch()
+	commitBatch()
+}
+
+var errClosed = errors.New("sqlite: database is closed")
+
+func newCommitter(db *DB) (*committer, error) {
+	c := &committer{db: db, in: make(chan *Unit, maxBatch), quit: make(chan struct{})}
+	c.wg.Add(1)
+	go c.run()
+	return c, nil
+}
+
+func (c *committer) submit(u *Unit) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.stopped {
+		return errClosed
+	}
+	c.in <- u
+	return nil
+}
+
+func (c *committer) stop() {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	c.stopped = true
+	c.mu.Unlock()
+	close(c.quit)
+	c.wg.Wait()
+}
+
+func (c *committer) run() {
+	defer c.wg.Done()
+	batch := make([]*Unit, 0, maxBatch)
+	for {
+		var first *Unit
+		select {
+		case first = <-c.in:
+		case <-c.quit:
+			// Drain what was submitted before stop.
+			for {
+				select {
+				case u := <-c.in:
+					c.commit([]*Unit{u})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case u := <-c.in:
+				batch = append(batch, u)
+			default:
+				break fill
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit writes a batch in one transaction. If that fails and the batch has
+// more than one unit, each unit is retried alone so that one bad unit
+// cannot fail the others.
+func (c *committer) commit(batch []*Unit) {
+	err := c.commitTx(batch)
+	if err != nil && len(batch) > 1 {
+		for _, u := range batch {
+			c.commit([]*Unit{u})
+		}
+		return
+	}
+	if err != nil {
+		c.db.log.Error("commit failed", "err", err)
+	}
+	for _, u := range batch {
+		u.finish(err)
+		u.done <- err
+	}
+}
+
+func (c *committer) commitTx(batch []*Unit) (err error) {
+	for _, h := range c.hooks {
+		h.beginBatch()
+	}
+	defer func() {
+		if err != nil {
+			for _, h := range c.hooks {
+				h.abortBatch()
+			}
+		} else {
+			for _, h := range c.hooks {
+				h.commitBatch()
+			}
+		}
+	}()
+	ctx := context.Background()
+	tx, err := c.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	for _, u := range batch {
+		for _, o := range u.ops {
+			if o.fn != nil {
+				err = o.fn(tx)
+			} else {
+				_, err = tx.ExecContext(ctx, o.query, o.args...)
+			}
+			if err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockTable is a set of named mutexes that callers can wait on with a
+// context.
+type lockTable struct {
+	mu sync.Mutex
+	m  map[string]*lockEntry
+}
+
+type lockEntry struct {
+	ch   chan struct{} // holds one token while locked
+	refs int
+}
+
+func (t *lockTable) lock(ctx context.Context, key string) error {
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = make(map[string]*lockEntry)
+	}
+	e := t.m[key]
+	if e == nil {
+		e = &lockEntry{ch: make(chan struct{}, 1)}
+		t.m[key] = e
+	}
+	e.refs++
+	t.mu.Unlock()
+	select {
+	case e.ch <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case e.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		t.mu.Lock()
+		e.refs--
+		if e.refs == 0 {
+			delete(t.m, key)
+		}
+		t.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (t *lockTable) unlock(key string) {
+	t.mu.Lock()
+	e := t.m[key]
+	<-e.ch
+	e.refs--
+	if e.refs == 0 {
+		delete(t.m, key)
+	}
+	t.mu.Unlock()
+}
