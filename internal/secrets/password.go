@@ -40,8 +40,11 @@ const (
 	pwPunctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 )
 
-// Messages. msgPwTooShort is moto's text (spec §3.14, unverified); the
-// others have no AWS source and are Coffer's.
+// Messages. msgPwTooShort is moto's text (spec §3.14); a third-party
+// CloudFormation provider reports the same wording, and msgPwAllExcluded's,
+// as measured on CloudFormation's GenerateSecretString (which is backed by
+// this operation). Neither is recorded against the Secrets Manager API. The
+// length-range text is Coffer's (the edge rejects such lengths first).
 const (
 	msgPwTooShort    = "Password length is too short based on the required types."
 	msgPwAllExcluded = "All characters have been excluded from selection."
@@ -58,7 +61,9 @@ const (
 // characters sit at uniformly random positions. A space (IncludeSpace) is
 // allowed but never required: RequireEachIncludedType names only the four
 // types. A type whose characters are all in ExcludeCharacters counts as not
-// included.
+// included. (The same third-party measurement reports that CloudFormation
+// refuses that case instead when the type is required, "All characters of
+// the desired type have been excluded"; Coffer is lenient here.)
 //
 // Errors (all ErrInvalidParameter; the password never appears in them):
 // length outside 1..4096, every character excluded, or length smaller than
