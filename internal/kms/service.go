@@ -386,3 +386,10 @@ func putUUID(dst []byte, id string) {
 	hex.Decode(dst[8:10], []byte(id[19:23]))
 	hex.Decode(dst[10:16], []byte(id[24:36]))
 }
+
+// IsAWSManagedKeyARN reports whether arn is the Secrets Manager default key
+// (the key behind alias/aws/secretsmanager).
+func (s *Service) IsAWSManagedKeyARN(ctx context.Context, arn string) bool {
+	a, err := s.store.Alias(ctx, SecretsManagerAlias)
+	return err == nil && s.KeyARN(a.TargetKeyID) == arn
+}

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/coffer-dev/coffer/internal/awsapi"
+	"github.com/coffer-dev/coffer/internal/identity"
+	"github.com/coffer-dev/coffer/internal/keyring"
+	"github.com/coffer-dev/coffer/internal/kms"
+	"github.com/coffer-dev/coffer/internal/secrets"
+	"github.com/coffer-dev/coffer/internal/sqlite"
+)
+
+type serverFlags struct {
+	listen       string
+	dataDir      string
+	region       string
+	accountID    string
+	tlsCert      string
+	tlsKey       string
+	insecureHTTP bool
+	rootKeyFile  string
+	logLevel     string
+	logFormat    string
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f serverFlags
+	fs := flag.NewFlagSet("coffer server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.listen, "listen", envOr("COFFER_LISTEN", "127.0.0.1:8484"), "address to listen on (host:port)")
+	fs.StringVar(&f.dataDir, "data-dir", envOr("COFFER_DATA_DIR", "./coffer-data"), "data directory (also COFFER_DATA_DIR)")
+	fs.StringVar(&f.region, "region", envOr("COFFER_REGION", ""), "AWS region this server is (default us-east-1; fixed at first start)")
+	fs.StringVar(&f.accountID, "account-id", envOr("COFFER_ACCOUNT_ID", ""), "12-digit account id (default: chosen at first start and kept in the data dir)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.BoolVar(&f.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address")
+	fs.StringVar(&f.rootKeyFile, "root-key-file", envOr("COFFER_ROOT_KEY_FILE", ""), "file holding the base64 root key (else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	log := newLogger(stderr, f.logLevel, f.logFormat)
+
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key must be given together")
+	}
+	if err := checkListen(f.listen, f.tlsCert != "", f.insecureHTTP); err != nil {
+		return err
+	}
+
+	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID, rootKeyFile: f.rootKeyFile, log: log})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	if err := app.ensureRootCredentials(ctx); err != nil {
+		return err
+	}
+
+	api := awsapi.New(awsapi.Config{
+		Region: app.region, Account: app.account,
+		Secrets: app.secrets, KMS: app.kms, Identity: app.identity,
+		Units: app.db, Log: log,
+	})
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TLS: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+
+	jobs, stopJobs := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		app.runBackground(jobs)
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("coffer is serving", "url", scheme+"://"+ln.Addr().String(), "region", app.region, "account", app.account, "data_dir", f.dataDir)
+	fmt.Fprintf(stdout, "Coffer listening on %s://%s (region %s, account %s)\n", scheme, ln.Addr(), app.region, app.account)
+
+	select {
+	case err := <-errc:
+		stopJobs()
+		<-done
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopJobs()
+	<-done
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// checkListen refuses plain HTTP on addresses other than loopback unless
+// the operator insists.
+func checkListen(addr string, tlsOn, insecure bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	if tlsOn || insecure {
+		return nil
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("refusing to serve plain HTTP on %s, which is not a loopback address: secrets would cross the network unencrypted. Give --tls-cert and --tls-key, or --insecure-http if something else terminates TLS", addr)
+}
+
+// appConfig says where an App's state lives.
+type appConfig struct {
+	dataDir     string
+	region      string
+	accountID   string
+	rootKeyFile string
+	log         *slog.Logger
+}
+
+// App is an opened data directory with its services wired up. Server and
+// offline subcommands share it.
+type App struct {
+	dataDir  string
+	region   string
+	account  string
+	log      *slog.Logger
+	db       *sqlite.DB
+	root     *keyring.Root
+	kms      *kms.Service
+	secrets  *secrets.Service
+	identity *identity.Service
+}
+
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+func openApp(ctx context.Context, c appConfig) (*App, error) {
+	if c.accountID != "" && !accountRE.MatchString(c.accountID) {
+		return nil, fmt.Errorf("--account-id must be 12 digits, got %q", c.accountID)
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	provider, err := rootKeyProvider(c)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := provider.RootKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("root key: %w", err)
+	}
+	root, err := keyring.NewRoot(raw)
+	clear(raw)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(filepath.Join(c.dataDir, "coffer.db"), sqlite.Options{Log: c.log})
+	if err != nil {
+		return nil, err
+	}
+	app := &App{dataDir: c.dataDir, log: c.log, db: db, root: root}
+	fail := func(err error) (*App, error) { db.Close(); return nil, err }
+
+	check, err := db.SetMetaIfAbsent(ctx, "root_key_check", root.NewCheck())
+	if err != nil {
+		return fail(err)
+	}
+	if err := root.VerifyCheck(check); err != nil {
+		return fail(fmt.Errorf("the root key from %s does not match the data in %s: refusing to start (no data was changed). Start with the root key this data directory was created with", provider, c.dataDir))
+	}
+	if app.account, err = fixedMeta(ctx, db, "account_id", c.accountID, "--account-id", randomAccountID); err != nil {
+		return fail(err)
+	}
+	if app.region, err = fixedMeta(ctx, db, "region", c.region, "--region", func() string { return "us-east-1" }); err != nil {
+		return fail(err)
+	}
+	app.kms = kms.New(kms.Config{Store: db, Root: root, Region: app.region, Account: app.account})
+	app.secrets = secrets.New(secrets.Config{Store: db, Keys: app.kms, Region: app.region, Account: app.account, Log: c.log})
+	app.identity = identity.New(identity.Config{Store: db, Root: root, Account: app.account})
+	return app, nil
+}
+
+// fixedMeta returns the value recorded under key, recording want (or def())
+// at first start; a different explicit want later is an error, because
+// ARNs already issued embed the value.
+func fixedMeta(ctx context.Context, db *sqlite.DB, key, want, flagName string, def func() string) (string, error) {
+	have, err := db.Meta(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if have != nil {
+		if want != "" && want != string(have) {
+			return "", fmt.Errorf("%s %s differs from %s, which this data directory was created with; ARNs already issued name it", flagName, want, have)
+		}
+		return string(have), nil
+	}
+	if want == "" {
+		want = def()
+	}
+	got, err := db.SetMetaIfAbsent(ctx, key, []byte(want))
+	return string(got), err
+}
+
+func randomAccountID() string {
+	b := make([]byte, 12)
+	for i := range b {
+		var r [1]byte
+		for {
+			rand.Read(r[:])
+			if r[0] < 250 {
+				break
+			}
+		}
+		b[i] = '0' + r[0]%10
+	}
+	if b[0] == '0' {
+		b[0] = '1'
+	}
+	return string(b)
+}
+
+func rootKeyProvider(c appConfig) (keyring.KeyProvider, error) {
+	if c.rootKeyFile != "" {
+		return keyring.FileProvider{Path: c.rootKeyFile}, nil
+	}
+	if os.Getenv("COFFER_ROOT_KEY") != "" {
+		return keyring.EnvProvider{Var: "COFFER_ROOT_KEY"}, nil
+	}
+	path := filepath.Join(c.dataDir, "root.key")
+	created, err := keyring.GenerateFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("generate development root key: %w", err)
+	}
+	if created {
+		c.log.Warn("generated a root key in the data directory: for development only. In production, give --root-key-file (kept elsewhere) or COFFER_ROOT_KEY", "path", path)
+	} else {
+		c.log.Warn("using the root key stored in the data directory: for development only", "path", path)
+	}
+	return keyring.FileProvider{Path: path}, nil
+}
+
+// ensureRootCredentials gives the account root an access key: the one in
+// COFFER_ROOT_ACCESS_KEY_ID/COFFER_ROOT_SECRET_ACCESS_KEY, or a new one
+// written to <data-dir>/credentials. The secret key is never logged.
+func (a *App) ensureRootCredentials(ctx context.Context) error {
+	var given *identity.Credentials
+	id, secret := os.Getenv("COFFER_ROOT_ACCESS_KEY_ID"), os.Getenv("COFFER_ROOT_SECRET_ACCESS_KEY")
+	if id != "" || secret != "" {
+		given = &identity.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	}
+	created, err := a.identity.EnsureRoot(ctx, given)
+	if err != nil {
+		return err
+	}
+	if given != nil {
+		a.log.Info("root credentials from the environment", "access_key_id", given.AccessKeyID)
+		return nil
+	}
+	if created == nil {
+		return nil
+	}
+	path := filepath.Join(a.dataDir, "credentials")
+	content := "[default]\naws_access_key_id = " + created.AccessKeyID + "\naws_secret_access_key = " + created.SecretAccessKey + "\n"
+	if err := writeFileAtomic(path, []byte(content), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	a.log.Info("created root credentials", "access_key_id", created.AccessKeyID, "credentials_file", path, "profile", "default")
+	return nil
+}
+
+// writeFileAtomic writes data to path via a temporary file and rename, so
+// readers never see a partial file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// runBackground runs periodic jobs until ctx ends: the purge of secrets
+// whose recovery window has ended.
+func (a *App) runBackground(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		if n, err := a.secrets.PurgeDue(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("purge of deleted secrets failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("purged deleted secrets", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Close releases the data directory.
+func (a *App) Close() error { return a.db.Close() }
+
+var _ = strings.TrimSpace

@@ -1,0 +1,142 @@
+package awsapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/coffer-dev/coffer/internal/identity"
+	"github.com/coffer-dev/coffer/internal/kms"
+	"github.com/coffer-dev/coffer/internal/secrets"
+)
+
+// apiError is an error as the wire shows it: an AWS error type, a message
+// and an HTTP status.
+type apiError struct {
+	Type    string
+	Message string
+	Status  int
+	// internal is the underlying failure of an InternalServiceError, for
+	// the log only.
+	internal error
+}
+
+func (e *apiError) Error() string { return e.Type + ": " + e.Message }
+
+func clientErr(typ, msg string) *apiError {
+	return &apiError{Type: typ, Message: msg, Status: http.StatusBadRequest}
+}
+
+// The one error table: domain error kinds to AWS error types, per service.
+var (
+	smErrorTypes = []struct {
+		kind error
+		typ  string
+	}{
+		{secrets.ErrNotFound, "ResourceNotFoundException"},
+		{secrets.ErrExists, "ResourceExistsException"},
+		{secrets.ErrInvalidParameter, "InvalidParameterException"},
+		{secrets.ErrInvalidRequest, "InvalidRequestException"},
+		{secrets.ErrValidation, "ValidationException"},
+		{secrets.ErrLimitExceeded, "LimitExceededException"},
+		{secrets.ErrEncryptionFailure, "EncryptionFailure"},
+		{secrets.ErrDecryptionFailure, "DecryptionFailure"},
+		{secrets.ErrMalformedPolicy, "MalformedPolicyDocumentException"},
+		{secrets.ErrPublicPolicy, "PublicPolicyException"},
+		{secrets.ErrPrecondition, "PreconditionNotMetException"},
+		{secrets.ErrInvalidNextToken, "InvalidNextTokenException"},
+		{secrets.ErrAccessDenied, "AccessDeniedException"},
+	}
+	kmsErrorTypes = []struct {
+		kind error
+		typ  string
+	}{
+		{kms.ErrNotFound, "NotFoundException"},
+		{kms.ErrDisabled, "DisabledException"},
+		{kms.ErrInvalidState, "KMSInvalidStateException"},
+		{kms.ErrInvalidCiphertext, "InvalidCiphertextException"},
+		{kms.ErrIncorrectKey, "IncorrectKeyException"},
+		{kms.ErrInvalidArn, "InvalidArnException"},
+		{kms.ErrAlreadyExists, "AlreadyExistsException"},
+		{kms.ErrInvalidAliasName, "InvalidAliasNameException"},
+		{kms.ErrValidation, "ValidationException"},
+		{kms.ErrUnsupported, "UnsupportedOperationException"},
+		{kms.ErrLimitExceeded, "LimitExceededException"},
+		{kms.ErrInvalidKeyUsage, "InvalidKeyUsageException"},
+		{kms.ErrTag, "TagException"},
+		{kms.ErrMalformedPolicy, "MalformedPolicyDocumentException"},
+		{kms.ErrInvalidMarker, "InvalidMarkerException"},
+		{kms.ErrConflict, "ConflictException"},
+		{kms.ErrAccessDenied, "AccessDeniedException"},
+		{kms.ErrInternal, "KMSInternalException"},
+	}
+)
+
+// internalType is the server-fault error type of each service.
+var internalType = map[string]string{
+	svcSecretsManager: "InternalServiceError",
+	svcKMS:            "KMSInternalException",
+}
+
+// toAPIError maps any error from the domain to what the wire shows, for
+// the given service.
+func toAPIError(service string, err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var se *secrets.Error
+	if errors.As(err, &se) {
+		// A KMS failure inside a Secrets Manager call.
+		var ke *kms.Error
+		if service == svcSecretsManager && errors.As(se.Kind, &ke) {
+			return kmsErrorInSM(ke)
+		}
+		for _, e := range smErrorTypes {
+			if errors.Is(se.Kind, e.kind) {
+				return clientErr(e.typ, se.Message)
+			}
+		}
+	}
+	var ke *kms.Error
+	if errors.As(err, &ke) {
+		if service == svcSecretsManager {
+			return kmsErrorInSM(ke)
+		}
+		if errors.Is(ke.Kind, kms.ErrInternal) {
+			return &apiError{Type: "KMSInternalException", Message: "An internal error occurred.", Status: http.StatusInternalServerError, internal: err}
+		}
+		for _, e := range kmsErrorTypes {
+			if errors.Is(ke.Kind, e.kind) {
+				return clientErr(e.typ, ke.Message)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, identity.ErrUnrecognized):
+		return clientErr("UnrecognizedClientException", identity.ErrUnrecognized.Error())
+	case errors.Is(err, identity.ErrExpired):
+		return clientErr("ExpiredTokenException", identity.ErrExpired.Error())
+	}
+	typ := internalType[service]
+	if typ == "" {
+		typ = "InternalFailure"
+	}
+	return &apiError{Type: typ, Message: "An internal error occurred. Retry the request; if it keeps failing, report the request ID to the operator.", Status: http.StatusInternalServerError, internal: err}
+}
+
+// kmsErrorInSM renders a KMS failure that happened while Secrets Manager
+// used a key on the caller's behalf, the way Secrets Manager reports it.
+func kmsErrorInSM(ke *kms.Error) *apiError {
+	switch {
+	case errors.Is(ke.Kind, kms.ErrInvalidCiphertext), errors.Is(ke.Kind, kms.ErrIncorrectKey):
+		return clientErr("DecryptionFailure", "Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
+	case errors.Is(ke.Kind, kms.ErrAccessDenied):
+		return clientErr("AccessDeniedException", "Access to KMS is not allowed")
+	case errors.Is(ke.Kind, kms.ErrInternal):
+		return &apiError{Type: "InternalServiceError", Message: "An internal error occurred.", Status: http.StatusInternalServerError, internal: ke}
+	}
+	// NotFound, Disabled, InvalidState, …: Secrets Manager passes KMS's
+	// explanation through in an InvalidRequestException-shaped failure for
+	// a key it cannot use.
+	return clientErr("InvalidRequestException", ke.Message)
+}
