@@ -1,6 +1,7 @@
 package awsjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"reflect"
@@ -108,8 +109,15 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 
 // parseEpoch parses a JSON number of epoch seconds. Plain decimals are parsed
 // exactly (fraction truncated to nanoseconds); numbers with an exponent go
-// through float64.
+// through float64 and are rounded to milliseconds.
 func parseEpoch(b []byte) (time.Time, bool) {
+	if bytes.ContainsAny(b, "eE") {
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || f < minEpochSeconds || f > maxEpochSeconds {
+			return time.Time{}, false
+		}
+		return time.UnixMilli(int64(math.Round(f * 1000))).UTC(), true
+	}
 	neg := false
 	i := 0
 	if b[0] == '-' {
@@ -141,14 +149,7 @@ func parseEpoch(b []byte) (time.Time, bool) {
 		}
 	}
 	if i < len(b) {
-		if b[i] != 'e' && b[i] != 'E' {
-			return time.Time{}, false
-		}
-		f, err := strconv.ParseFloat(string(b), 64)
-		if err != nil || f < minEpochSeconds || f > maxEpochSeconds {
-			return time.Time{}, false
-		}
-		return time.UnixMilli(int64(math.Round(f * 1000))).UTC(), true
+		return time.Time{}, false
 	}
 	if neg {
 		sec, nsec = -sec, -nsec
