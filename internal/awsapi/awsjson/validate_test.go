@@ -61,8 +61,12 @@ func TestValidatorMessages(t *testing.T) {
 				"Value 'A' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z]+",
 				"Value 'A' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 2",
 			}},
-		{"length counts code points", func(v *awsjson.Validator) { v.String("", "name", ptr("ééééé"), false, &awsjson.Rule{MaxLen: awsjson.Some(5)}) }, nil},
-		{"length counts code points (min)", func(v *awsjson.Validator) { v.String("", "name", ptr("é"), false, &awsjson.Rule{MinLen: awsjson.Some(2)}) },
+		{"length counts code points", func(v *awsjson.Validator) {
+			v.String("", "name", ptr("ééééé"), false, &awsjson.Rule{MaxLen: awsjson.Some(5)})
+		}, nil},
+		{"length counts code points (min)", func(v *awsjson.Validator) {
+			v.String("", "name", ptr("é"), false, &awsjson.Rule{MinLen: awsjson.Some(2)})
+		},
 			[]string{"Value 'é' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 2"}},
 		{"enum in model order", func(v *awsjson.Validator) { v.String("", "keySpec", ptr("D"), false, ruleEnum) },
 			[]string{"Value 'D' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [B, A, C]"}},
