@@ -343,6 +343,9 @@ func (g *generator) emitNested(name string) error {
 			return err
 		}
 	}
+	if !g.loggable(name, map[string]bool{}) {
+		return nil
+	}
 	return g.emitAudit(g.typeNames[name], s, false)
 }
 
@@ -671,6 +674,33 @@ func goIdent(s string) string {
 	return b.String()
 }
 
+// loggable reports whether a shape contributes anything to AuditParams:
+// blobs never do, a structure needs a loggable member, a list or map a
+// loggable element.
+func (g *generator) loggable(name string, seen map[string]bool) bool {
+	s := g.m.Shapes[name]
+	switch s.Type {
+	case "structure":
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		for _, mem := range s.Members {
+			if !g.sensitive(mem.ref) && g.loggable(mem.Shape, seen) {
+				return true
+			}
+		}
+		return false
+	case "list":
+		return !s.Member.Sensitive && g.loggable(s.Member.Shape, seen)
+	case "map":
+		return !s.Value.Sensitive && g.loggable(s.Value.Shape, seen)
+	case "blob":
+		return false
+	}
+	return true
+}
+
 func (g *generator) emitAudit(goName string, s *shape, top bool) error {
 	var stmts []string
 	for _, mem := range s.Members {
@@ -681,9 +711,15 @@ func (g *generator) emitAudit(goName string, s *shape, top bool) error {
 			stmts = append(stmts, "// "+mem.Name+": sensitive, never logged")
 			continue
 		}
+		if !g.loggable(mem.Shape, map[string]bool{}) {
+			why := "no loggable members"
+			if sh.Type == "blob" || (sh.Type == "list" && g.m.Shapes[sh.Member.Shape].Type == "blob") {
+				why = "blob, not logged"
+			}
+			stmts = append(stmts, "// "+mem.Name+": "+why)
+			continue
+		}
 		switch sh.Type {
-		case "blob":
-			stmts = append(stmts, "// "+mem.Name+": blob, not logged")
 		case "string":
 			stmts = append(stmts, fmt.Sprintf("p.String(%s, %s)", key, field))
 		case "integer", "long":
@@ -697,8 +733,6 @@ func (g *generator) emitAudit(goName string, s *shape, top bool) error {
 		case "list":
 			elem := g.m.Shapes[sh.Member.Shape]
 			switch elem.Type {
-			case "blob":
-				stmts = append(stmts, "// "+mem.Name+": blobs, not logged")
 			case "structure":
 				stmts = append(stmts, fmt.Sprintf("awsjson.SetObjects(p, %s, %s, (*%s).auditParams)", key, field, g.typeNames[elem.name]))
 			case "list", "map":

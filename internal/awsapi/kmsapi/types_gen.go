@@ -531,7 +531,7 @@ func (in *CreateCustomKeyStoreInput) Validate() error {
 
 // AuditParams returns the request parameters as CloudTrail records them.
 func (in *CreateCustomKeyStoreInput) AuditParams() map[string]any {
-	p := make(awsjson.Params, 10)
+	p := make(awsjson.Params, 9)
 	p.String("customKeyStoreName", in.CustomKeyStoreName)
 	p.String("cloudHsmClusterId", in.CloudHsmClusterId)
 	p.String("trustAnchorCertificate", in.TrustAnchorCertificate)
@@ -541,7 +541,7 @@ func (in *CreateCustomKeyStoreInput) AuditParams() map[string]any {
 	p.String("xksProxyUriPath", in.XksProxyUriPath)
 	p.String("xksProxyVpcEndpointServiceName", in.XksProxyVpcEndpointServiceName)
 	p.String("xksProxyVpcEndpointServiceOwner", in.XksProxyVpcEndpointServiceOwner)
-	awsjson.SetObject(p, "xksProxyAuthenticationCredential", in.XksProxyAuthenticationCredential, (*XksProxyAuthenticationCredentialType).auditParams)
+	// XksProxyAuthenticationCredential: no loggable members
 	p.String("xksProxyConnectivity", in.XksProxyConnectivity)
 	return p.OrNil()
 }
@@ -2112,7 +2112,7 @@ func (in *UpdateCustomKeyStoreInput) Validate() error {
 
 // AuditParams returns the request parameters as CloudTrail records them.
 func (in *UpdateCustomKeyStoreInput) AuditParams() map[string]any {
-	p := make(awsjson.Params, 9)
+	p := make(awsjson.Params, 8)
 	p.String("customKeyStoreId", in.CustomKeyStoreId)
 	p.String("newCustomKeyStoreName", in.NewCustomKeyStoreName)
 	// KeyStorePassword: sensitive, never logged
@@ -2121,7 +2121,7 @@ func (in *UpdateCustomKeyStoreInput) AuditParams() map[string]any {
 	p.String("xksProxyUriPath", in.XksProxyUriPath)
 	p.String("xksProxyVpcEndpointServiceName", in.XksProxyVpcEndpointServiceName)
 	p.String("xksProxyVpcEndpointServiceOwner", in.XksProxyVpcEndpointServiceOwner)
-	awsjson.SetObject(p, "xksProxyAuthenticationCredential", in.XksProxyAuthenticationCredential, (*XksProxyAuthenticationCredentialType).auditParams)
+	// XksProxyAuthenticationCredential: no loggable members
 	p.String("xksProxyConnectivity", in.XksProxyConnectivity)
 	return p.OrNil()
 }
@@ -2445,12 +2445,6 @@ type XksProxyAuthenticationCredentialType struct {
 func (in *XksProxyAuthenticationCredentialType) validate(v *awsjson.Validator, p string) {
 	v.String(p, "accessKeyId", in.AccessKeyId, true, ruleXksProxyAuthenticationAccessKeyIdType)
 	v.String(p, "rawSecretAccessKey", in.RawSecretAccessKey, true, ruleXksProxyAuthenticationRawSecretAccessKeyType)
-}
-
-func (in *XksProxyAuthenticationCredentialType) auditParams() map[string]any {
-	// AccessKeyId: sensitive, never logged
-	// RawSecretAccessKey: sensitive, never logged
-	return map[string]any{}
 }
 
 // XksProxyConfigurationType is the model structure XksProxyConfigurationType.
