@@ -166,3 +166,40 @@ func TestTimeOmitzero(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// FuzzTimeUnmarshal: any JSON value either fails with a non-echoing error
+// or yields a time that re-encodes to a number and decodes back to the same
+// millisecond.
+func FuzzTimeUnmarshal(f *testing.F) {
+	for _, s := range []string{`1523477145.713`, `0`, `-1.5`, `1e9`, `"2018-04-17T00:00:00Z"`, `null`, `true`, `[]`, `{}`, `"x"`, `1e400`, `-0.0001`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v struct{ T awsjson.Time }
+		err := awsjson.Decode(append(append([]byte(`{"T":`), b...), '}'), &v)
+		if err != nil {
+			var se *awsjson.SerializationError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %T", err)
+			}
+			if len(b) > 6 && strings.Contains(se.Message, string(b)) {
+				t.Fatalf("message echoes input: %q", se.Message)
+			}
+			return
+		}
+		if v.T.IsZero() {
+			return
+		}
+		out, err := json.Marshal(v.T)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back awsjson.Time
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("re-decode %s: %v", out, err)
+		}
+		if back.UnixMilli() != v.T.UnixMilli() {
+			t.Fatalf("%s -> %s -> %v", b, out, back.Time)
+		}
+	})
+}
