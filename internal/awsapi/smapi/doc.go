@@ -1,0 +1,12 @@
+// Package smapi owns the AWS Secrets Manager wire types: the request and
+// response structs of every operation, their validation against the model's
+// constraints, their CloudTrail request parameters, and the operation table.
+// Everything in types_gen.go is generated from the botocore model
+// (gen/models/secretsmanager-service-2.json) by internal/awsapi/gen.
+//
+// The HTTP edge decodes a body with awsjson.Decode into the value returned by
+// Operations[name].NewInput(), calls Validate, reads the typed fields, and
+// encodes the matching <Op>Output with encoding/json.
+package smapi
+
+//go:generate go run ../gen -model ../gen/models/secretsmanager-service-2.json -pkg smapi -out types_gen.go
