@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/awsapi/awsjson"
 	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/kms"
 	"github.com/coffer-dev/coffer/internal/secrets"
@@ -176,7 +177,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	c.caller = caller
 	in := op.input()
-	if err := decodeJSON(body, in); err != nil {
+	if err := awsjson.Decode(body, in); err != nil {
 		s.writeJSONError(w, reqID, op.service, clientErr("SerializationException", err.Error()))
 		return
 	}
@@ -258,59 +259,6 @@ func sourceIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// decodeJSON decodes a JSON 1.1 request body (empty means {}).
-func decodeJSON(body []byte, v any) error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if dec.More() {
-		return errors.New("Unexpected content after the end of the JSON document.")
-	}
-	return nil
-}
-
-// decodeError explains a JSON decoding failure without echoing the value.
-func decodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			return fmt.Errorf("Unexpected value type: expected %s.", jsonKind(te.Type.String()))
-		}
-		return fmt.Errorf("Unexpected value type at '%s': expected %s.", field, jsonKind(te.Type.String()))
-	case errors.As(err, &se):
-		return fmt.Errorf("The request body is not valid JSON (syntax error at offset %d).", se.Offset)
-	}
-	return errors.New("The request body could not be parsed.")
-}
-
-func jsonKind(goType string) string {
-	switch strings.TrimLeft(goType, "*") {
-	case "string":
-		return "a string"
-	case "int64", "int32", "int", "float64":
-		return "a number"
-	case "bool":
-		return "a boolean"
-	case "[]uint8":
-		return "a base64-encoded string"
-	}
-	if strings.HasPrefix(goType, "[]") {
-		return "a list"
-	}
-	if strings.HasPrefix(goType, "map[") {
-		return "a map"
-	}
-	return "an object"
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, out any) {
