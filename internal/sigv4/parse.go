@@ -157,10 +157,7 @@ func unescapeQuery(s string) (string, bool) {
 }
 
 func parseHeader(r *http.Request, header string) (*Auth, error) {
-	alg, rest := header, ""
-	if i := strings.IndexAny(header, " ,"); i >= 0 {
-		alg, rest = header[:i], header[i+1:]
-	}
+	alg, rest := nextToken(header)
 	if alg != Algorithm {
 		return nil, errUnsupportedAlgorithm(alg)
 	}
@@ -169,12 +166,7 @@ func parseHeader(r *http.Request, header string) (*Auth, error) {
 	var haveCred, haveSigned, haveSig bool
 	for rest != "" {
 		var tok string
-		if i := strings.IndexAny(rest, " ,"); i >= 0 {
-			tok, rest = rest[:i], rest[i+1:]
-		} else {
-			tok, rest = rest, ""
-		}
-		tok = strings.Trim(tok, "\t")
+		tok, rest = nextToken(rest)
 		if tok == "" {
 			continue
 		}
@@ -248,6 +240,25 @@ func parseHeader(r *http.Request, header string) (*Auth, error) {
 		a.SecurityToken = strings.Join(v, ",")
 	}
 	return a, nil
+}
+
+// nextToken splits s at the first space, tab or comma (AWS separates the
+// Authorization header's parts by either).
+func nextToken(s string) (tok, rest string) {
+	end := len(s)
+	if i := strings.IndexByte(s, ','); i >= 0 {
+		end = i
+	}
+	if i := strings.IndexByte(s[:end], ' '); i >= 0 {
+		end = i
+	}
+	if i := strings.IndexByte(s[:end], '\t'); i >= 0 {
+		end = i
+	}
+	if end == len(s) {
+		return s, ""
+	}
+	return s[:end], s[end+1:]
 }
 
 func parseQuery(r *http.Request, q *[numQueryParams]string, seen *[numQueryParams]bool) (*Auth, error) {

@@ -99,14 +99,21 @@ func validSignedHeaders(names []string) bool {
 	return true
 }
 
-// isTokenLower reports whether c may appear in a lower-case HTTP header name.
-func isTokenLower(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		return true
+// tokenLower holds the bytes that may appear in a lower-case HTTP header name.
+var tokenLower = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range []byte("!#$%&'*+-.^_`|~") {
+		t[c] = true
+	}
+	return t
+}()
+
+func isTokenLower(c byte) bool { return tokenLower[c] }
 
 // appendCanonicalRequest appends
 // method \n URI \n query \n headers \n signed headers \n payload hash.
