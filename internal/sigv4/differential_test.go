@@ -103,6 +103,8 @@ func TestSDKSignedRequests(t *testing.T) {
 				"Version":  {"2010-05-08"},
 				"zz_empty": {""},
 			}.Encode(), service: "iam", region: "us-east-1", creds: temporary},
+		{name: "header auth with X-Amz-* query parameters", method: "POST", target: "/?X-Amz-Date=a&X-Amz-Date=b&X-Amz-Signature=zz",
+			service: "secretsmanager", region: "us-east-1", body: []byte(`{}`), headers: jsonHeaders("secretsmanager.ListSecrets"), creds: longTerm},
 		{name: "escaped path", method: "POST", target: "/foo%2Fbar/baz%20qux/%C3%BC/a:b@c/~x", service: "secretsmanager",
 			region: "us-east-1", body: []byte(`{}`), headers: jsonHeaders("secretsmanager.ListSecrets"), creds: longTerm},
 		{name: "host without default port", method: "POST", target: "/", service: "secretsmanager", region: "us-east-1",

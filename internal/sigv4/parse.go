@@ -83,10 +83,9 @@ func Parse(r *http.Request) (*Auth, error) {
 
 	var q [numQueryParams]string
 	var seen [numQueryParams]bool
+	var dup string
 	if raw := r.URL.RawQuery; strings.Contains(raw, "X-Amz-") || strings.Contains(raw, "%") {
-		if err := scanQuery(raw, &q, &seen); err != nil {
-			return nil, err
-		}
+		scanQuery(raw, &q, &seen, &dup)
 	}
 
 	switch {
@@ -94,14 +93,17 @@ func Parse(r *http.Request) (*Auth, error) {
 		return nil, newError(KindMismatch, msgBothAuth)
 	case header != "":
 		return parseHeader(r, header)
+	case seen[qAlgorithm] && dup != "":
+		return nil, errDuplicateParam(dup, "query string")
 	case seen[qAlgorithm]:
 		return parseQuery(r, &q, &seen)
 	}
 	return nil, newError(KindMissing, msgMissing)
 }
 
-// scanQuery finds the X-Amz-* authentication parameters in a raw query string.
-func scanQuery(raw string, q *[numQueryParams]string, seen *[numQueryParams]bool) error {
+// scanQuery finds the X-Amz-* authentication parameters in a raw query
+// string, and the name of the first one that appears twice, if any.
+func scanQuery(raw string, q *[numQueryParams]string, seen *[numQueryParams]bool, dup *string) {
 	for raw != "" {
 		var seg string
 		seg, raw, _ = strings.Cut(raw, "&")
@@ -117,8 +119,8 @@ func scanQuery(raw string, q *[numQueryParams]string, seen *[numQueryParams]bool
 			if name != queryParamNames[i] {
 				continue
 			}
-			if seen[i] {
-				return errDuplicateParam(name, "query string")
+			if seen[i] && *dup == "" {
+				*dup = name
 			}
 			seen[i] = true
 			val, ok := unescapeQuery(v)
@@ -129,7 +131,6 @@ func scanQuery(raw string, q *[numQueryParams]string, seen *[numQueryParams]bool
 			break
 		}
 	}
-	return nil
 }
 
 // unescapeQuery decodes a query-string component as url.ParseQuery does
