@@ -84,7 +84,7 @@ func Parse(r *http.Request) (*Auth, error) {
 	var q [numQueryParams]string
 	var seen [numQueryParams]bool
 	var dup string
-	if raw := r.URL.RawQuery; strings.Contains(raw, "X-Amz-") || strings.Contains(raw, "%") {
+	if raw := rawQuery(r); strings.Contains(raw, "X-Amz-") || strings.Contains(raw, "%") {
 		scanQuery(raw, &q, &seen, &dup)
 	}
 
@@ -100,6 +100,31 @@ func Parse(r *http.Request) (*Auth, error) {
 	}
 	return nil, newError(KindMissing, msgMissing)
 }
+
+func rawQuery(r *http.Request) string {
+	if r.URL == nil {
+		return ""
+	}
+	return r.URL.RawQuery
+}
+
+// String describes a without its session token or signature, so that an
+// Auth can be logged.
+func (a Auth) String() string {
+	form := "header"
+	if a.Presigned {
+		form = "presigned"
+	}
+	tok := ""
+	if a.SecurityToken != "" {
+		tok = " token=<redacted>"
+	}
+	return "sigv4.Auth{" + form + " " + a.AccessKeyID + "/" + a.scope + " " + a.amzDate +
+		" signed=" + a.signedHeaders + tok + "}"
+}
+
+// GoString is String, so that %#v does not print the session token either.
+func (a Auth) GoString() string { return a.String() }
 
 // scanQuery finds the X-Amz-* authentication parameters in a raw query
 // string, and the name of the first one that appears twice, if any.

@@ -120,13 +120,15 @@ func isTokenLower(c byte) bool { return tokenLower[c] }
 func (a *Auth) appendCanonicalRequest(b []byte, r *http.Request, payload []byte) ([]byte, bool) {
 	b = append(b, r.Method...)
 	b = append(b, '\n')
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
+	path := "/"
+	if r.URL != nil {
+		if p := r.URL.EscapedPath(); p != "" {
+			path = p
+		}
 	}
 	b = appendEscaped(b, path, false)
 	b = append(b, '\n')
-	b, ok := appendCanonicalQuery(b, r.URL.RawQuery, a.Presigned)
+	b, ok := appendCanonicalQuery(b, rawQuery(r), a.Presigned)
 	if !ok {
 		return b, false
 	}
