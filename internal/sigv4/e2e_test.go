@@ -52,7 +52,7 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		f.errors = append(f.errors, fmt.Sprintf("%s %s: %v", service, action, err))
 	} else {
-		f.seen = append(f.seen, fmt.Sprintf("%s %s %v token=%v", service, action, a.Presigned, a.SecurityToken != ""))
+		f.seen = append(f.seen, fmt.Sprintf("%s %s %s %v token=%v", r.Proto, service, action, a.Presigned, a.SecurityToken != ""))
 	}
 	f.mu.Unlock()
 
@@ -102,9 +102,22 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestSDKClients drives the real aws-sdk-go-v2 clients against a server
 // that verifies every request with this package.
 func TestSDKClients(t *testing.T) {
-	f := &fakeAWS{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	t.Run("HTTP/1.1", func(t *testing.T) {
+		srv := httptest.NewServer(&fakeAWS{})
+		defer srv.Close()
+		testSDKClients(t, srv, "HTTP/1.1")
+	})
+	t.Run("HTTP/2", func(t *testing.T) {
+		srv := httptest.NewUnstartedServer(&fakeAWS{})
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		defer srv.Close()
+		testSDKClients(t, srv, "HTTP/2.0")
+	})
+}
+
+func testSDKClients(t *testing.T, srv *httptest.Server, proto string) {
+	f := srv.Config.Handler.(*fakeAWS)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -177,11 +190,11 @@ func TestSDKClients(t *testing.T) {
 			}
 			tok := c.SessionToken != ""
 			want := []string{
-				fmt.Sprintf("secretsmanager GetSecretValue false token=%v", tok),
-				fmt.Sprintf("secretsmanager PutSecretValue false token=%v", tok),
-				fmt.Sprintf("kms ListKeys false token=%v", tok),
-				fmt.Sprintf("sts GetCallerIdentity false token=%v", tok),
-				fmt.Sprintf("sts GetCallerIdentity true token=%v", tok),
+				fmt.Sprintf("%s secretsmanager GetSecretValue false token=%v", proto, tok),
+				fmt.Sprintf("%s secretsmanager PutSecretValue false token=%v", proto, tok),
+				fmt.Sprintf("%s kms ListKeys false token=%v", proto, tok),
+				fmt.Sprintf("%s sts GetCallerIdentity false token=%v", proto, tok),
+				fmt.Sprintf("%s sts GetCallerIdentity true token=%v", proto, tok),
 			}
 			if strings.Join(f.seen, "\n") != strings.Join(want, "\n") {
 				t.Errorf("verified:\n%s\nwant:\n%s", strings.Join(f.seen, "\n"), strings.Join(want, "\n"))
