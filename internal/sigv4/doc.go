@@ -24,6 +24,13 @@
 // hash. SigV4a (AWS4-ECDSA-P256-SHA256) is rejected as an incomplete
 // signature.
 //
+// Presigned requests: the Go SDK's presigned STS GetCallerIdentity has no
+// X-Amz-Expires and gets the 15-minute window; with X-Amz-Expires (at most
+// 604800 s; botocore always sends it) the request is good until
+// X-Amz-Date + X-Amz-Expires. The method is part of the signature: botocore
+// presigns query-protocol operations for POST unless asked for GET, and such
+// a URL verifies only when sent with POST.
+//
 // # Canonicalisation
 //
 // The canonical request is rebuilt the way aws-sdk-go-v2 and botocore build it
