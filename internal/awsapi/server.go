@@ -107,8 +107,11 @@ type validator interface{ Validate() error }
 // call is the per-request state handlers see.
 type call struct {
 	requestID string
+	start     time.Time
+	service   string // svcSecretsManager, svcKMS, …; "" when unknown
 	caller    *identity.Caller
 	op        *operation
+	input     validator
 	sourceIP  string
 	userAgent string
 	r         *http.Request
@@ -135,24 +138,42 @@ func newRequestID() string {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	reqID := newRequestID()
-	w.Header().Set("x-amzn-RequestId", reqID)
+	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: r.Header.Get("User-Agent"), r: r, start: s.now()}
+	w.Header().Set("x-amzn-RequestId", c.requestID)
+	if isQueryRequest(r) {
+		s.serveQuery(w, r, c)
+		return
+	}
+	out, aerr := s.handleJSON(c)
+	if aerr != nil {
+		s.writeJSONError(w, c, aerr)
+	} else {
+		s.writeJSON(w, out)
+	}
+	s.observe(c, aerr)
+}
+
+// observe is called once per request after the response is written, with
+// the error sent (nil on success). It is the metrics hook.
+func (s *Server) observe(c *call, e *apiError) {}
+
+// handleJSON runs one JSON 1.1 request to completion: everything between
+// reading the request and writing the response. The operation's writes and
+// the request's audit record commit together; a request that fails leaves
+// only its audit record.
+func (s *Server) handleJSON(c *call) (any, *apiError) {
+	r := c.r
 	target := r.Header.Get("X-Amz-Target")
-	if r.Method != http.MethodPost || target == "" {
-		s.writeJSONError(w, reqID, "", &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest})
-		return
-	}
-	op := s.ops[target]
-	if op == nil {
-		service := ""
+	c.op = s.ops[target]
+	if r.Method != http.MethodPost || c.op == nil {
 		if strings.HasPrefix(target, targetKMS+".") {
-			service = svcKMS
+			c.service = svcKMS
 		} else if strings.HasPrefix(target, targetSecretsManager+".") {
-			service = svcSecretsManager
+			c.service = svcSecretsManager
 		}
-		s.writeJSONError(w, reqID, service, &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest})
-		return
+		return nil, s.fail(c, &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest})
 	}
+	c.service = c.op.service
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -161,43 +182,70 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, maxBody+1)); err != nil {
-		s.writeJSONError(w, reqID, op.service, clientErr("SerializationException", "Could not read the request body."))
-		return
+		return nil, s.fail(c, clientErr("SerializationException", "Could not read the request body."))
 	}
 	if buf.Len() > maxBody {
-		s.writeJSONError(w, reqID, op.service, &apiError{Type: "RequestEntityTooLargeException", Message: "Request body exceeds the 1 MiB limit.", Status: http.StatusRequestEntityTooLarge})
-		return
+		return nil, s.fail(c, &apiError{Type: "RequestEntityTooLargeException", Message: "Request body exceeds the 1 MiB limit.", Status: http.StatusRequestEntityTooLarge})
 	}
 	body := buf.Bytes()
-	c := &call{requestID: reqID, op: op, sourceIP: sourceIP(r), userAgent: r.Header.Get("User-Agent"), r: r}
-	caller, aerr := s.authenticate(r, body, op.service)
+	caller, aerr := s.authenticate(r, body, c.service)
 	if aerr != nil {
-		s.writeJSONError(w, reqID, op.service, aerr)
-		return
+		return nil, s.fail(c, aerr)
 	}
 	c.caller = caller
-	in := op.input()
+	in := c.op.input()
+	c.input = in
 	if err := awsjson.Decode(body, in); err != nil {
-		s.writeJSONError(w, reqID, op.service, clientErr("SerializationException", err.Error()))
-		return
+		return nil, s.fail(c, clientErr("SerializationException", err.Error()))
 	}
 	if err := in.Validate(); err != nil {
-		s.writeJSONError(w, reqID, op.service, clientErr("ValidationException", err.Error()))
-		return
+		return nil, s.fail(c, clientErr("ValidationException", err.Error()))
 	}
 	ctx, unit := s.cfg.Units.Begin(r.Context())
 	defer unit.Rollback()
 	out, err := s.invoke(ctx, c, in)
 	if err != nil {
 		unit.Rollback()
-		s.writeJSONError(w, reqID, op.service, toAPIError(op.service, err))
-		return
+		return nil, s.fail(c, toAPIError(c.service, err))
+	}
+	if err := s.record(ctx, c, out, nil); err != nil {
+		return nil, s.internal(c, fmt.Errorf("audit: %w", err))
 	}
 	if err := unit.Commit(); err != nil {
-		s.writeJSONError(w, reqID, op.service, toAPIError(op.service, fmt.Errorf("commit: %w", err)))
-		return
+		return nil, s.internal(c, fmt.Errorf("commit: %w", err))
 	}
-	s.writeJSON(w, out)
+	return out, nil
+}
+
+// fail records a failed request (in a unit of its own, since the failed
+// operation's unit was discarded) and returns the error to send. If even
+// the record cannot be written, the client gets an internal error.
+func (s *Server) fail(c *call, e *apiError) *apiError {
+	ctx, unit := s.cfg.Units.Begin(c.r.Context())
+	defer unit.Rollback()
+	if err := s.record(ctx, c, nil, e); err != nil {
+		return s.internalNoRecord(c, fmt.Errorf("audit of failed request: %w", err))
+	}
+	if err := unit.Commit(); err != nil {
+		return s.internalNoRecord(c, fmt.Errorf("audit of failed request: %w", err))
+	}
+	return e
+}
+
+// internal turns an unexpected failure into the service's internal error.
+func (s *Server) internal(c *call, err error) *apiError {
+	return s.fail(c, toAPIError(c.service, err))
+}
+
+func (s *Server) internalNoRecord(c *call, err error) *apiError {
+	return toAPIError(c.service, err)
+}
+
+// record stages the request's audit record into the unit in ctx. out is
+// the operation's output (nil on failure), e the error sent (nil on
+// success). It is the audit trail's hook into the edge.
+func (s *Server) record(ctx context.Context, c *call, out any, e *apiError) error {
+	return nil
 }
 
 // invoke runs the operation, turning a panic into an internal error (with
@@ -217,10 +265,10 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*id
 	if err != nil {
 		return nil, sigv4Error(err)
 	}
-	if err := auth.CheckScope(s.cfg.Region, service); err != nil {
+	if err := auth.CheckTime(s.now()); err != nil {
 		return nil, sigv4Error(err)
 	}
-	if err := auth.CheckTime(s.now()); err != nil {
+	if err := auth.CheckScope(s.cfg.Region, service); err != nil {
 		return nil, sigv4Error(err)
 	}
 	if auth.SecurityToken != "" {
@@ -277,9 +325,10 @@ func (s *Server) writeJSON(w http.ResponseWriter, out any) {
 	w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
 }
 
-func (s *Server) writeJSONError(w http.ResponseWriter, reqID, service string, e *apiError) {
+func (s *Server) writeJSONError(w http.ResponseWriter, c *call, e *apiError) {
+	service := c.service
 	if e.internal != nil {
-		s.log.Error("internal error", "request_id", reqID, "err", e.internal)
+		s.log.Error("internal error", "request_id", c.requestID, "op", c.opName(), "err", e.internal)
 	}
 	body := map[string]string{"__type": e.Type}
 	if e.Message != "" || e.Type != "UnknownOperationException" {
@@ -294,4 +343,11 @@ func (s *Server) writeJSONError(w http.ResponseWriter, reqID, service string, e 
 	w.Header().Set("x-amzn-ErrorType", e.Type)
 	w.WriteHeader(e.Status)
 	w.Write(b)
+}
+
+func (c *call) opName() string {
+	if c.op == nil {
+		return ""
+	}
+	return c.op.name
 }
