@@ -308,8 +308,13 @@ func Evaluate(req *Request, set *Set) Decision {
 	}
 
 	// Identity path.
+	// An anonymous caller has no identity, so only a resource policy can
+	// grant it anything.
 	idPol, idIdx := -1, -1
 	for i := range set.Identity {
+		if st.p == nil {
+			break
+		}
 		if idx := st.firstAllow(set.Identity[i].Policy); idx >= 0 {
 			idPol, idIdx = i, idx
 			break

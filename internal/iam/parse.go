@@ -483,12 +483,18 @@ func legacyPass(r *rawStmt, vars bool) *PolicyError {
 		}
 		list, _ := stringList(v)
 		for _, res := range list {
-			if res == "*" {
+			// Only well-formed-looking ARNs (arn:<valid partition>:...) reach
+			// the legacy parser; others get the format messages later.
+			if res == "*" || !strings.HasPrefix(res, "arn:") || !validPartitions[strings.Split(res, ":")[1]] {
 				continue
 			}
+			// Five parts, or an empty service with four or more, is what
+			// AWS's legacy parser refuses; "arn:aws:svc" and
+			// "arn:aws:svc:*" pass on to the format checks.
 			parts, ok := splitArn(res, vars)
 			n := strings.Count(res, ":") + 1
-			if ok && parts[2] == "" || !ok && n >= 4 {
+			emptySvc := n >= 4 && strings.Split(res, ":")[2] == ""
+			if ok && parts[2] == "" || !ok && (n == 5 || emptySvc) {
 				return legacyError("resource " + strconv.Quote(res) + " is not a complete ARN")
 			}
 		}
