@@ -60,7 +60,7 @@ func TestStatements(t *testing.T) {
 			[]iam.StatementRef{{Layer: iam.LayerIdentity, Policy: "arn:aws:iam::111122223333:policy/id0", Index: 1, Sid: "ReadSecrets", Effect: iam.Allow}}},
 		{"explicit deny", evalCase{id: []string{idDoc, pol(`{"Sid":"NoProd","Effect":"Deny","Action":"secretsmanager:*","Resource":"arn:aws:secretsmanager:*:*:secret:prod/*"}`)}},
 			[]iam.StatementRef{{Layer: iam.LayerIdentity, Policy: "arn:aws:iam::111122223333:policy/id1", Index: 0, Sid: "NoProd", Effect: iam.Deny}}},
-		{"resource grant", evalCase{res: pol(`{"Sid":"X","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}`, `{"Sid":"App","Effect":"Allow","Principal":{"AWS":"` + aliceARN + `"},"Action":"secretsmanager:*","Resource":"*"}`)},
+		{"resource grant", evalCase{res: pol(`{"Sid":"X","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}`, `{"Sid":"App","Effect":"Allow","Principal":{"AWS":"`+aliceARN+`"},"Action":"secretsmanager:*","Resource":"*"}`)},
 			[]iam.StatementRef{{Layer: iam.LayerResource, Policy: "resource", Index: 1, Sid: "App", Effect: iam.Allow}}},
 		{"boundary implicit deny names the identity allow", evalCase{id: []string{idDoc}, bnd: pol(sm("Allow", "s3:*", ""))},
 			[]iam.StatementRef{{Layer: iam.LayerIdentity, Policy: "arn:aws:iam::111122223333:policy/id0", Index: 1, Sid: "ReadSecrets", Effect: iam.Allow}}},

@@ -23,7 +23,7 @@ var parseErrorCases = []struct {
 	msg  string
 }{
 	{"not json", `This is not a json document`, iam.KindIdentity, "Syntax errors in policy."},
-	{"trailing garbage", pol(`{` + okStmt + `}`) + `x`, iam.KindIdentity, "Syntax errors in policy."},
+	{"trailing garbage", pol(`{`+okStmt+`}`) + `x`, iam.KindIdentity, "Syntax errors in policy."},
 	{"array document", `[` + pol(`{`+okStmt+`}`) + `]`, iam.KindIdentity, "Syntax errors in policy."},
 	{"bad version", `{"Version":"2013-10-17","Statement":{` + okStmt + `}}`, iam.KindIdentity, "Syntax errors in policy."},
 	{"version not string", `{"Version":20121017,"Statement":{` + okStmt + `}}`, iam.KindIdentity, "Syntax errors in policy."},
@@ -205,8 +205,8 @@ var validDocs = []struct {
 	{"IRSA trust", irsaTrust, iam.KindTrust},
 	{"trust with service list", stmt(`{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","lambda.amazonaws.com"]},"Action":["sts:AssumeRole","sts:TagSession"]}`), iam.KindTrust},
 	{"resource policy with sid spaces", stmt(`{"Sid":"Allow read for the app","Effect":"Allow","Principal":{"AWS":"` + roleARN + `"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`), iam.KindResource},
-	{"resource policy every principal form", stmt(`{"Effect":"Allow","Principal":{"AWS":["*","111122223333","arn:aws:iam::111122223333:root","`+aliceARN+`","`+roleARN+`","`+sessionARN+`","arn:aws:sts::111122223333:federated-user/fed","AIDAALICEEXAMPLE12345","AROAAPPROLEEXAMPLE123"],"Service":"lambda.amazonaws.com","Federated":"cognito-identity.amazonaws.com","CanonicalUser":"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},"Action":"secretsmanager:*","Resource":"*"}`), iam.KindResource},
-	{"resource policy NotPrincipal deny", stmt(`{"Effect":"Deny","NotPrincipal":{"AWS":["`+aliceARN+`","111122223333"]},"Action":"secretsmanager:*","Resource":"*"}`), iam.KindResource},
+	{"resource policy every principal form", stmt(`{"Effect":"Allow","Principal":{"AWS":["*","111122223333","arn:aws:iam::111122223333:root","` + aliceARN + `","` + roleARN + `","` + sessionARN + `","arn:aws:sts::111122223333:federated-user/fed","AIDAALICEEXAMPLE12345","AROAAPPROLEEXAMPLE123"],"Service":"lambda.amazonaws.com","Federated":"cognito-identity.amazonaws.com","CanonicalUser":"79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},"Action":"secretsmanager:*","Resource":"*"}`), iam.KindResource},
+	{"resource policy NotPrincipal deny", stmt(`{"Effect":"Deny","NotPrincipal":{"AWS":["` + aliceARN + `","111122223333"]},"Action":"secretsmanager:*","Resource":"*"}`), iam.KindResource},
 	{"whitespace everywhere", "\n {\n\t\"Version\" : \"2012-10-17\" ,\r\n \"Statement\" : [ { \"Effect\" : \"Allow\" , \"Action\" : [ ] , \"NotAction\" : \"*\" } ] } \n", iam.KindTrust},
 }
 
