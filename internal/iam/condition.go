@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Context supplies the request's condition keys (aws:SourceIp,
@@ -33,9 +34,10 @@ type Values struct {
 }
 
 type valueEntry struct {
-	key  string
-	one  [1]string
-	many []string
+	key   string
+	ascii bool
+	one   [1]string
+	many  []string
 }
 
 // Set sets key to a single value, replacing earlier values.
@@ -68,14 +70,18 @@ func (v *Values) entry(key string) *valueEntry {
 			return &v.entries[i]
 		}
 	}
-	v.entries = append(v.entries, valueEntry{key: key})
+	v.entries = append(v.entries, valueEntry{key: key, ascii: isASCII(key)})
 	return &v.entries[len(v.entries)-1]
 }
 
 // Lookup implements Context.
 func (v *Values) Lookup(key string) ([]string, bool) {
+	ascii := isASCII(key)
 	for i := range v.entries {
 		e := &v.entries[i]
+		if ascii && e.ascii && len(e.key) != len(key) {
+			continue
+		}
 		if keyEq(e.key, key) {
 			if e.many != nil {
 				return e.many, true
@@ -92,7 +98,7 @@ func keyEq(a, b string) bool {
 	n := min(len(a), len(b))
 	for i := 0; i < n; i++ {
 		x, y := a[i], b[i]
-		if x >= 0x80 || y >= 0x80 {
+		if x >= utf8.RuneSelf || y >= utf8.RuneSelf {
 			return strings.EqualFold(a[i:], b[i:])
 		}
 		if x != y && lowerASCII(x) != lowerASCII(y) {

@@ -211,7 +211,10 @@ func (d *Decision) Message() string {
 
 // evalState is the per-request state; it lives on Evaluate's stack.
 type evalState struct {
-	req         *Request
+	act         reqAction
+	action      string
+	resource    string
+	now         time.Time
 	p           *Principal
 	ctx         Context
 	hasBoundary bool
@@ -239,7 +242,9 @@ type evalState struct {
 // The identity path is: some identity-based policy allows, the permissions
 // boundary (if any) allows, and some session policy (if any) allows.
 func Evaluate(req *Request, set *Set) Decision {
-	st := evalState{req: req, p: req.Principal, ctx: req.Context, hasBoundary: set.Boundary.Policy != nil}
+	// st copies what it needs from req: keeping the pointer would make
+	// every caller's Request escape to the heap.
+	st := evalState{act: splitAction(req.Action), action: req.Action, resource: req.Resource, now: req.Time, p: req.Principal, ctx: req.Context, hasBoundary: set.Boundary.Policy != nil}
 	d := Decision{action: req.Action, resource: req.Resource}
 	if st.p != nil {
 		d.principal = st.p.ARN
@@ -540,7 +545,7 @@ func (st *evalState) principalApplies(s *statement) grant {
 func (st *evalState) matchesAR(s *statement) bool {
 	hit := false
 	for i := range s.actions {
-		if s.actions[i].match(st.req.Action, true) {
+		if s.actions[i].match(&st.act) {
 			hit = true
 			break
 		}
@@ -553,7 +558,7 @@ func (st *evalState) matchesAR(s *statement) bool {
 	}
 	hit = false
 	for i := range s.resources {
-		if s.resources[i].matchVars(st, st.req.Resource, false) {
+		if s.resources[i].matchVars(st, st.resource, false) {
 			hit = true
 			break
 		}
@@ -608,15 +613,15 @@ func (st *evalState) derived(key string) (string, bool) {
 	}
 	switch key {
 	case "aws:currenttime":
-		if st.req.Time.IsZero() {
+		if st.now.IsZero() {
 			return "", false
 		}
-		return st.req.Time.UTC().Format(time.RFC3339), true
+		return st.now.UTC().Format(time.RFC3339), true
 	case "aws:epochtime":
-		if st.req.Time.IsZero() {
+		if st.now.IsZero() {
 			return "", false
 		}
-		return strconv.FormatInt(st.req.Time.Unix(), 10), true
+		return strconv.FormatInt(st.now.Unix(), 10), true
 	}
 	p := st.p
 	if p == nil {

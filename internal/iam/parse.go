@@ -164,7 +164,7 @@ type statement struct {
 	sid          string
 	effect       Effect
 	notAction    bool
-	actions      []pattern // nil with notAction=false: trust policy without Action is rejected earlier
+	actions      []actionPat
 	notResource  bool
 	resources    []pattern // nil: no Resource element (trust policies) = every resource
 	principal    *principalSpec
@@ -604,12 +604,12 @@ func actionPass(r *rawStmt) *PolicyError {
 			continue
 		}
 		list, _ := stringList(v)
-		pats := make([]pattern, 0, len(list))
+		pats := make([]actionPat, 0, len(list))
 		for _, a := range list {
 			if e := checkAction(a); e != nil {
 				return e
 			}
-			pats = append(pats, compilePattern(a, true, false))
+			pats = append(pats, compileAction(a))
 		}
 		r.st.actions = pats
 		r.st.notAction = f == "NotAction"

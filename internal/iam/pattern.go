@@ -44,17 +44,18 @@ const (
 const maxVars = 16
 
 type pattern struct {
-	raw  string
-	mode patMode
-	lit  string
-	toks []token
-	nvar int
+	raw   string
+	mode  patMode
+	lit   string
+	toks  []token
+	nvar  int
+	ascii bool // raw is pure ASCII (enables length checks under folding)
 }
 
 // compilePattern compiles raw. wild enables `*` and `?`; vars enables
 // `${...}` policy variables (and the escapes `${*}`, `${?}`, `${$}`).
 func compilePattern(raw string, wild, vars bool) pattern {
-	p := pattern{raw: raw}
+	p := pattern{raw: raw, ascii: isASCII(raw)}
 	var toks []token
 	var lit strings.Builder
 	flush := func() {
@@ -181,14 +182,15 @@ func (p *pattern) hasWildcard() bool {
 	return false
 }
 
-// match matches s against a pattern without variables.
-func (p *pattern) match(s string, fold bool) bool {
+// match matches s against a pattern without variables. sASCII says s is
+// pure ASCII, which lets folded comparisons reject on length.
+func (p *pattern) match(s string, fold, sASCII bool) bool {
 	switch p.mode {
 	case pmAny:
 		return true
 	case pmExact:
 		if fold {
-			return strings.EqualFold(s, p.lit)
+			return eqFold(s, p.lit, sASCII && p.ascii)
 		}
 		return s == p.lit
 	case pmPrefix:
@@ -203,34 +205,101 @@ func (p *pattern) match(s string, fold bool) bool {
 	return false // pmVar needs matchVars
 }
 
-// matchVars matches s against a pattern, resolving variables through st.
-// A variable without a value (and without a default) makes the pattern
-// match nothing.
+// matchVars matches s against a pattern, resolving variables through st
+// when the matcher first reaches them. A variable without a value (and
+// without a default) makes the pattern match nothing.
 func (p *pattern) matchVars(st *evalState, s string, fold bool) bool {
 	if p.mode != pmVar {
-		return p.match(s, fold)
+		return p.match(s, fold, false)
 	}
-	var vals [maxVars]string
-	for i := range p.toks {
-		t := &p.toks[i]
-		if t.kind != tVar {
-			continue
-		}
-		v, ok := st.resolveVar(t.s)
+	vs := varState{st: st}
+	return globMatch(p.toks, &vs, s, fold)
+}
+
+// varState holds the variables of one match, resolved on first use.
+type varState struct {
+	st       *evalState
+	vals     [maxVars]string
+	resolved uint16
+	missing  bool
+}
+
+func (vs *varState) get(t *token) (string, bool) {
+	bit := uint16(1) << t.vi
+	if vs.resolved&bit == 0 {
+		v, ok := vs.st.resolveVar(t.s)
 		if !ok {
 			if !t.hasDef {
-				return false
+				return "", false
 			}
 			v = t.def
 		}
-		vals[t.vi] = v
+		vs.vals[t.vi] = v
+		vs.resolved |= bit
 	}
-	return globMatch(p.toks, vals[:p.nvar], s, fold)
+	return vs.vals[t.vi], true
+}
+
+// actionPat is a compiled Action/NotAction entry: "*" or a fixed service
+// prefix and a (possibly wildcarded) action name, matched case-insensitively.
+type actionPat struct {
+	any    bool
+	vendor string
+	vASCII bool
+	name   pattern
+}
+
+func compileAction(a string) actionPat {
+	if a == "*" {
+		return actionPat{any: true}
+	}
+	v, n, _ := strings.Cut(a, ":")
+	return actionPat{vendor: v, vASCII: isASCII(v), name: compilePattern(n, true, false)}
+}
+
+// reqAction is a request action split once per evaluation.
+type reqAction struct {
+	vendor, name string
+	ascii        bool
+	split        bool
+}
+
+func splitAction(a string) reqAction {
+	v, n, ok := strings.Cut(a, ":")
+	return reqAction{vendor: v, name: n, ascii: isASCII(a), split: ok}
+}
+
+func (ap *actionPat) match(r *reqAction) bool {
+	if ap.any {
+		return true
+	}
+	if !r.split || !eqFold(r.vendor, ap.vendor, r.ascii && ap.vASCII) {
+		return false
+	}
+	return ap.name.match(r.name, true, r.ascii)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// eqFold is strings.EqualFold with an ASCII fast path; bothASCII lets it
+// reject on length.
+func eqFold(a, b string, bothASCII bool) bool {
+	if bothASCII {
+		return equalFoldASCII(a, b)
+	}
+	return strings.EqualFold(a, b)
 }
 
 // globMatch matches s against toks. `*` matches any run of characters
 // (including none, including '/' and ':'), `?` exactly one character.
-func globMatch(toks []token, vals []string, s string, fold bool) bool {
+func globMatch(toks []token, vs *varState, s string, fold bool) bool {
 	ti, si := 0, 0
 	starT, starS := -1, 0
 	for {
@@ -240,6 +309,14 @@ func globMatch(toks []token, vals []string, s string, fold bool) bool {
 			case tStar:
 				if ti == len(toks)-1 {
 					return true
+				}
+				// Jump to the first place the next literal occurs.
+				if next := &toks[ti+1]; !fold && next.kind == tLit {
+					k := strings.Index(s[si:], next.s)
+					if k < 0 {
+						return false
+					}
+					si += k
 				}
 				starT, starS = ti, si
 				ti++
@@ -254,7 +331,11 @@ func globMatch(toks []token, vals []string, s string, fold bool) bool {
 			default:
 				lit := t.s
 				if t.kind == tVar {
-					lit = vals[t.vi]
+					v, ok := vs.get(t)
+					if !ok {
+						return false
+					}
+					lit = v
 				}
 				if fold {
 					if n, ok := prefixFold(s[si:], lit); ok {
@@ -274,8 +355,18 @@ func globMatch(toks []token, vals []string, s string, fold bool) bool {
 		if starT < 0 || starS >= len(s) {
 			return false
 		}
-		_, n := utf8.DecodeRuneInString(s[starS:])
-		starS += n
+		if next := &toks[starT+1]; !fold && next.kind == tLit {
+			// The star takes more: move to the next occurrence of the
+			// literal that follows it (literals start on a rune boundary).
+			k := strings.Index(s[starS+1:], next.s)
+			if k < 0 {
+				return false
+			}
+			starS += 1 + k
+		} else {
+			_, n := utf8.DecodeRuneInString(s[starS:])
+			starS += n
+		}
 		ti, si = starT+1, starS
 	}
 }

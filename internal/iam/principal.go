@@ -101,12 +101,7 @@ func (p *Principal) principalArn() string {
 
 func (p *Principal) tag(lowerKey string) (string, bool) {
 	for k, v := range p.Tags {
-		if len(k) == len(lowerKey) && equalFoldASCII(k, lowerKey) {
-			return v, true
-		}
-	}
-	for k, v := range p.Tags { // non-ASCII tag keys
-		if strings.EqualFold(k, lowerKey) {
+		if keyEq(k, lowerKey) {
 			return v, true
 		}
 	}
@@ -258,16 +253,18 @@ func (ps *principalSpec) broadAccounts(own string) bool {
 
 // arnAccount returns the account field (5th) of an ARN.
 func arnAccount(arn string) string {
-	s := arn
-	for i := 0; i < 4; i++ {
-		j := strings.IndexByte(s, ':')
-		if j < 0 {
-			return ""
+	n, start := 0, 0
+	for i := 0; i < len(arn); i++ {
+		if arn[i] != ':' {
+			continue
 		}
-		s = s[j+1:]
-	}
-	if j := strings.IndexByte(s, ':'); j >= 0 {
-		return s[:j]
+		n++
+		switch n {
+		case 4:
+			start = i + 1
+		case 5:
+			return arn[start:i]
+		}
 	}
 	return ""
 }

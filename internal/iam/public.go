@@ -171,9 +171,10 @@ func lockout(p *Policy, account, secretARN string) (bool, int) {
 }
 
 func actionIn(s *statement, action string) bool {
+	r := splitAction(action)
 	hit := false
 	for i := range s.actions {
-		if s.actions[i].match(action, true) {
+		if s.actions[i].match(&r) {
 			hit = true
 			break
 		}
@@ -190,7 +191,7 @@ func resourceCovers(s *statement, secretARN string) bool {
 		if r.mode == pmAny {
 			return true
 		}
-		if secretARN != "" && r.mode != pmVar && r.match(secretARN, false) {
+		if secretARN != "" && r.mode != pmVar && r.match(secretARN, false, false) {
 			return true
 		}
 	}
