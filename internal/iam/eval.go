@@ -297,9 +297,29 @@ func Evaluate(req *Request, set *Set) Decision {
 		rg = st.resourceGrants(res.Policy)
 	}
 
-	// 2. Root.
+	// Cross-account: the resource's account is not the caller's.
+	cross := false
+	if st.p != nil && st.p.isAWS() && st.p.Account != "" {
+		ra := arnAccount(req.Resource)
+		cross = ra != "" && ra != "*" && ra != st.p.Account
+	}
+
+	// 2. Root: everything in its own account; elsewhere only what the
+	// resource policy grants (to the account or to root).
 	if st.p != nil && st.p.Type == PrincipalRoot {
-		if strict {
+		switch {
+		case cross:
+			if best := rg.best(); best >= 0 {
+				d.Allowed, d.Reason = true, AllowedByResource
+				d.add(LayerResource, res, best)
+				return d
+			}
+			d.Reason = DeniedNoResource
+			if strict {
+				d.Reason = noStrict
+			}
+			return d
+		case strict:
 			if rg.direct < 0 {
 				d.Reason = noStrict
 				return d
@@ -371,23 +391,21 @@ func Evaluate(req *Request, set *Set) Decision {
 		return d
 	}
 
-	// 3. Cross-account.
-	if st.p != nil && st.p.isAWS() {
-		if ra := arnAccount(req.Resource); ra != "" && ra != "*" && st.p.Account != "" && ra != st.p.Account {
-			best := rg.best()
-			if best < 0 {
-				d.Reason = DeniedNoResource
-				if strict {
-					d.Reason = noStrict
-				}
-				return d
+	// 3. Cross-account: both sides must allow.
+	if cross {
+		best := rg.best()
+		if best < 0 {
+			d.Reason = DeniedNoResource
+			if strict {
+				d.Reason = noStrict
 			}
-			if !idOK {
-				return denyIdentityPath()
-			}
-			d.add(LayerResource, res, best)
-			return allowIdentity()
+			return d
 		}
+		if !idOK {
+			return denyIdentityPath()
+		}
+		d.add(LayerResource, res, best)
+		return allowIdentity()
 	}
 
 	// 4/5. Same account.

@@ -504,6 +504,10 @@ var evalCases = []evalCase{
 	{name: "root with a silent resource policy", p: root(), res: pol(`{"Effect":"Allow","Principal":{"AWS":"` + bobARN + `"},"Action":"secretsmanager:*","Resource":"*"}`), want: iam.AllowedRoot},
 	{name: "root and an explicit resource deny", p: root(), res: pol(`{"Effect":"Deny","Principal":"*","Action":"secretsmanager:*","Resource":"*"}`), want: iam.DeniedExplicitResource},
 	{name: "root and an explicit identity-layer deny", p: root(), id: []string{pol(sm("Deny", "*", ""))}, want: iam.DeniedExplicitIdentity},
+	{name: "foreign root without resource policy", p: foreignRoot(), want: iam.DeniedNoResource},
+	{name: "foreign root trusted by the resource policy", p: foreignRoot(), res: pol(`{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`), want: iam.AllowedByResource},
+	{name: "foreign root, policy trusts another account", p: foreignRoot(), res: pol(`{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}`), want: iam.DeniedNoResource},
+	{name: "foreign root and a key policy", p: foreignRoot(), rk: iam.KindKeyPolicy, res: defaultKeyPolicy, act: "kms:Decrypt", arn: keyARN, want: iam.DeniedNoKeyPolicy},
 
 	// ---- Secrets Manager documentation examples ----
 	{name: "ABAC: team tag matches", id: []string{smABAC}, ctx: map[string][]string{"aws:ResourceTag/team": {"payments"}}, want: iam.AllowedByIdentity},

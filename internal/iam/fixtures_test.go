@@ -62,6 +62,10 @@ func root() *iam.Principal {
 	return &iam.Principal{Type: iam.PrincipalRoot, ARN: "arn:aws:iam::111122223333:root", Account: acct, UserID: acct}
 }
 
+func foreignRoot() *iam.Principal {
+	return &iam.Principal{Type: iam.PrincipalRoot, ARN: "arn:aws:iam::444455556666:root", Account: foreign, UserID: foreign}
+}
+
 func eve() *iam.Principal {
 	return &iam.Principal{Type: iam.PrincipalUser, ARN: eveARN, Account: foreign, UserID: "AIDAEVEEXAMPLE1234567", Username: "eve"}
 }

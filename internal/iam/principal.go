@@ -251,8 +251,12 @@ func (ps *principalSpec) broadAccounts(own string) bool {
 	return false
 }
 
-// arnAccount returns the account field (5th) of an ARN.
+// arnAccount returns the account field (5th) of an ARN ("" for strings
+// that are not ARNs).
 func arnAccount(arn string) string {
+	if !strings.HasPrefix(arn, "arn:") {
+		return ""
+	}
 	n, start := 0, 0
 	for i := 0; i < len(arn); i++ {
 		if arn[i] != ':' {
