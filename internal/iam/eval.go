@@ -225,9 +225,10 @@ type evalState struct {
 //
 //  1. An explicit Deny in any policy (identity, resource, boundary,
 //     session) wins. sts:GetCallerIdentity is the exception: always allowed.
-//  2. The account root user is allowed, except that a KMS key policy or a
-//     trust policy must still allow it (a statement naming the account
-//     names root).
+//  2. The account root user is allowed in its own account, except that a
+//     KMS key policy or a trust policy must still allow it (a statement
+//     naming the account names root); in another account it gets what
+//     the resource policy grants its account.
 //  3. Cross-account (the resource ARN's account differs from the caller's):
 //     the resource policy must name the caller (or its account) and the
 //     identity path (identity ∩ boundary ∩ session) must allow.
@@ -332,6 +333,13 @@ func Evaluate(req *Request, set *Set) Decision {
 		return d
 	}
 
+	// A same-account grant naming the caller itself needs nothing else.
+	if !cross && rg.direct >= 0 {
+		d.Allowed, d.Reason = true, AllowedByResource
+		d.add(LayerResource, res, rg.direct)
+		return d
+	}
+
 	// Identity path.
 	// An anonymous caller has no identity, so only a resource policy can
 	// grant it anything.
@@ -408,12 +416,7 @@ func Evaluate(req *Request, set *Set) Decision {
 		return allowIdentity()
 	}
 
-	// 4/5. Same account.
-	if rg.direct >= 0 {
-		d.Allowed, d.Reason = true, AllowedByResource
-		d.add(LayerResource, res, rg.direct)
-		return d
-	}
+	// 4/5. Same account (direct grants were handled above).
 	if rg.role >= 0 && bndOK && sesOK {
 		d.Allowed, d.Reason = true, AllowedByResource
 		d.add(LayerResource, res, rg.role)
