@@ -492,8 +492,8 @@ func parseDate(s string) (time.Time, bool) {
 			}
 			loc = sign * (oh*3600 + om*60)
 		}
-	} else if lit('Z') || lit('z') {
-		// date with zone only
+	} else if !lit('Z') {
+		lit('z') // a date may carry a zone designator alone
 	}
 	if i != len(s) {
 		return time.Time{}, false
