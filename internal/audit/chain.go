@@ -194,11 +194,16 @@ func (c *Chain) append(body []byte) Record {
 	return r
 }
 
-// AppendEvent marshals ev with [Event.Marshal] and appends it.
+// AppendEvent marshals ev with [Event.Marshal] and appends it. The output
+// of encoding/json is valid JSON by construction, so only the body's
+// framing is checked (see ValidBody), which saves a full JSON scan.
 func (c *Chain) AppendEvent(ev *Event) (Record, error) {
 	body, err := ev.Marshal()
 	if err != nil {
 		return Record{}, err
 	}
-	return c.Append(body)
+	if !bodyFraming(body) {
+		return Record{}, ErrBody
+	}
+	return c.append(body), nil
 }
