@@ -149,6 +149,8 @@ type TLSDetails struct {
 	TLSVersion               string `json:"tlsVersion,omitempty"`
 	CipherSuite              string `json:"cipherSuite,omitempty"`
 	ClientProvidedHostHeader string `json:"clientProvidedHostHeader,omitempty"`
+	// KeyExchange is the TLS key exchange group, e.g. "X25519MLKEM768".
+	KeyExchange string `json:"keyExchange,omitempty"`
 }
 
 // NewAPICallEvent returns an Event with the fixed fields of an API-call

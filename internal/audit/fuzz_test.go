@@ -62,7 +62,7 @@ func FuzzParseCheckpoint(f *testing.F) {
 	s := testSigner(f, 11)
 	pub := s.PublicKey()
 	for _, c := range []audit.Checkpoint{
-		{Origin: testOrigin, Size: 0, Root: audit.EmptyRoot},
+		{Origin: testOrigin, Size: 0, Root: audit.EmptyRoot()},
 		{Origin: "example.com/behind-the-sofa", Size: 20852163, Root: [32]byte{0x0a, 0xc5}},
 		{Origin: testOrigin, Size: 1, Root: [32]byte{9}, Extensions: []string{"ext line"}},
 	} {

@@ -20,8 +20,10 @@ var (
 	ErrProofInvalid = errors.New("audit: merkle: proof does not verify")
 )
 
-// EmptyRoot is the root hash of the empty tree, SHA-256("").
-var EmptyRoot = sha256.Sum256(nil)
+var emptyRoot = sha256.Sum256(nil)
+
+// EmptyRoot returns the root hash of the empty tree, SHA-256("").
+func EmptyRoot() [32]byte { return emptyRoot }
 
 // LeafHash returns the RFC 6962 leaf hash of a record hash.
 func LeafHash(recordHash [32]byte) [32]byte {
@@ -58,7 +60,7 @@ func compactAppend(rng [][32]byte, n uint64, leaf [32]byte) [][32]byte {
 // compactRoot folds a compact range into the tree root.
 func compactRoot(rng [][32]byte) [32]byte {
 	if len(rng) == 0 {
-		return EmptyRoot
+		return emptyRoot
 	}
 	r := rng[len(rng)-1]
 	for i := len(rng) - 2; i >= 0; i-- {

@@ -73,7 +73,7 @@ func TestMerkleRootMatchesReference(t *testing.T) {
 		data = append(data, rec.Hash[:])
 		leaves = append(leaves, audit.LeafHash(rec.Hash))
 	}
-	if audit.EmptyRoot != sha256.Sum256(nil) {
+	if audit.EmptyRoot() != sha256.Sum256(nil) {
 		t.Fatal("EmptyRoot is not SHA-256 of the empty string")
 	}
 }
@@ -130,7 +130,7 @@ func TestInclusionProofs(t *testing.T) {
 	if _, err := audit.InclusionProof(3, all[:3]); !errors.Is(err, audit.ErrProofIndex) {
 		t.Errorf("index beyond size: got %v", err)
 	}
-	if err := audit.VerifyInclusion(0, 0, all[0], nil, audit.EmptyRoot); !errors.Is(err, audit.ErrProofIndex) {
+	if err := audit.VerifyInclusion(0, 0, all[0], nil, audit.EmptyRoot()); !errors.Is(err, audit.ErrProofIndex) {
 		t.Errorf("empty tree: got %v", err)
 	}
 }
