@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -171,16 +172,24 @@ func NewAPICallEvent(now time.Time) *Event {
 // ">" and "&" stay as they are, like CloudTrail). The result is suitable as
 // a Record body.
 func (e *Event) Marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(1024)
-	enc := json.NewEncoder(&buf)
+	buf := marshalBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			marshalBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(e); err != nil {
 		return nil, fmt.Errorf("audit: marshal event: %w", err)
 	}
 	b := buf.Bytes()
-	return b[:len(b)-1], nil // Encode appends '\n'
+	return bytes.Clone(b[:len(b)-1]), nil // Encode appends '\n'
 }
+
+// marshalBufs recycles encoding buffers; Marshal returns an exact-size copy.
+var marshalBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // NewEventID returns a random (version 4) UUID in its canonical lowercase
 // form, as CloudTrail's eventID.
