@@ -149,9 +149,11 @@ func (s *FileSink) LastSeq() uint64 {
 	return s.lastSeq
 }
 
-// WriteRecords appends recs (in Seq order) and fsyncs. On error nothing of
-// the failed file write remains in the file (it is cut back), unless even
-// that fails, in which case the sink reports ErrSinkBroken until reopened.
+// WriteRecords appends recs (in Seq order) and fsyncs. On error, LastSeq
+// tells how far the mirror got (a batch that spans a rotation may be
+// partly written); nothing of a failed file write remains in the file (it
+// is cut back), unless even that fails, in which case the sink reports
+// ErrSinkBroken until reopened.
 func (s *FileSink) WriteRecords(recs []Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -351,7 +353,8 @@ func syncDir(dir string) error {
 // path.N (oldest) … path.1, then path. Rotated files are found by listing
 // the directory, so a missing middle file shows up as a gap in Verify. A
 // missing current file is not an error. The iterator stops after yielding
-// an error.
+// an error. Reading a mirror that is being written may end with an
+// incomplete-line error or, across a concurrent rotation, a gap.
 func ReadFiles(path string) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		nums, err := rotatedFiles(path)
