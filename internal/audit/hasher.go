@@ -32,7 +32,15 @@ var ErrScrubInput = errors.New("audit: request parameters are not valid json")
 //
 // A Hasher is safe for concurrent use.
 type Hasher struct {
-	pool sync.Pool // of hash.Hash (keyed HMAC-SHA256)
+	pool sync.Pool // of *hmacState
+}
+
+// hmacState is a keyed HMAC-SHA256 with scratch space, so that HMAC does
+// not allocate beyond its result.
+type hmacState struct {
+	mac hash.Hash
+	in  []byte
+	sum []byte
 }
 
 // NewHasher returns a Hasher keyed with key, which must be
@@ -43,22 +51,27 @@ func NewHasher(key []byte) (*Hasher, error) {
 	}
 	k := bytes.Clone(key)
 	h := &Hasher{}
-	h.pool.New = func() any { return hmac.New(sha256.New, k) }
+	h.pool.New = func() any {
+		return &hmacState{mac: hmac.New(sha256.New, k), sum: make([]byte, 0, sha256.Size)}
+	}
 	return h, nil
 }
 
 // HMAC returns "hmac-sha256:" followed by the lowercase hex HMAC-SHA256 of s.
 func (h *Hasher) HMAC(s string) string {
-	m := h.pool.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(s))
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
-	h.pool.Put(m)
+	st := h.pool.Get().(*hmacState)
+	st.mac.Reset()
+	st.in = append(st.in[:0], s...)
+	st.mac.Write(st.in)
+	st.sum = st.mac.Sum(st.sum[:0])
 
 	var out [len(HMACPrefix) + 2*sha256.Size]byte
 	copy(out[:], HMACPrefix)
-	hex.Encode(out[len(HMACPrefix):], sum[:])
+	hex.Encode(out[len(HMACPrefix):], st.sum)
+	if cap(st.in) <= 4<<10 {
+		clear(st.in[:cap(st.in)]) // do not keep the last value around
+		h.pool.Put(st)
+	}
 	return string(out[:])
 }
 

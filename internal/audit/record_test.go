@@ -159,6 +159,12 @@ func TestAppendRejectsBadBodies(t *testing.T) {
 	if c.Size() != 0 {
 		t.Errorf("rejected bodies advanced the chain to %d", c.Size())
 	}
+	// Append trusts JSON syntax inside the braces; ValidBody checks it.
+	for body, want := range map[string]bool{`{}`: true, `{"a":[1,{"b":null}]}`: true, `{"a":}`: false, `{"a" 1}`: false, `{}{}`: false} {
+		if got := audit.ValidBody([]byte(body)); got != want {
+			t.Errorf("ValidBody(%s) = %v", body, got)
+		}
+	}
 	r := audit.Record{Seq: 1, Body: []byte("{\n}")}
 	if _, err := audit.AppendRecordLine(nil, &r); !errors.Is(err, audit.ErrBody) {
 		t.Errorf("AppendRecordLine with a multi-line body: got %v", err)
