@@ -169,27 +169,27 @@ func NewAPICallEvent(now time.Time) *Event {
 }
 
 // Marshal renders the event as compact JSON without HTML escaping (so "<",
-// ">" and "&" stay as they are, like CloudTrail). The result is suitable as
-// a Record body.
+// ">" and "&" stay as they are, like CloudTrail): the bytes encoding/json
+// produces with SetEscapeHTML(false), several times faster. The result is a
+// valid record body. RequestParams, ResponseElements and
+// AdditionalEventData must be valid JSON in valid UTF-8 (they are
+// compacted; output of ScrubJSON qualifies).
 func (e *Event) Marshal() ([]byte, error) {
-	buf := marshalBufs.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			marshalBufs.Put(buf)
-		}
-	}()
-	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
-		return nil, fmt.Errorf("audit: marshal event: %w", err)
+	bp := marshalBufs.Get().(*[]byte)
+	b, err := appendEvent((*bp)[:0], e)
+	out := bytes.Clone(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		marshalBufs.Put(bp)
 	}
-	b := buf.Bytes()
-	return bytes.Clone(b[:len(b)-1]), nil // Encode appends '\n'
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // marshalBufs recycles encoding buffers; Marshal returns an exact-size copy.
-var marshalBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var marshalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // NewEventID returns a random (version 4) UUID in its canonical lowercase
 // form, as CloudTrail's eventID.
