@@ -261,7 +261,7 @@ var jsonNoEscape = func() (t [utf8.RuneSelf]bool) {
 // (HTML escaping off): short escapes for \b \f \n \r \t " and \\, \u00XX
 // for other control characters, invalid UTF-8 replaced by \ufffd, and
 // U+2028/U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
+func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
 	done := 0 // s[:done] has been written
@@ -293,7 +293,8 @@ func appendJSONString(b []byte, s string) []byte {
 			done = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// A short conversion, kept on the stack, serves both string and []byte.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, s[done:i]...)

@@ -2,7 +2,9 @@ package audit_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -98,6 +100,50 @@ func FuzzParseCheckpoint(f *testing.F) {
 		text, _ := c.Text()
 		if !bytes.HasPrefix(data, append(text, '\n')) || !bytes.HasPrefix(again, append(text, '\n')) {
 			t.Fatalf("verified note text mismatch:\n%q\n%q", data, again)
+		}
+	})
+}
+
+// FuzzScrubJSON: the single-pass scrubber accepts exactly valid JSON and
+// means the same as the map-based reference (referenceScrub); its output is
+// valid JSON in valid UTF-8.
+func FuzzScrubJSON(f *testing.F) {
+	h := testHasher(f, 1)
+	drop := audit.DefaultDropParams()
+	hm := append(audit.DefaultHMACParams(), "EncryptionContext")
+	for _, s := range []string{
+		`{"SecretId":"a","SecretString":"s","ClientRequestToken":"t"}`,
+		`{"EncryptionContext":{"k":"v","SecretString":"x","n":[1,"y",{"z":null}]}}`,
+		`[{"secretstring":1},{"SessionToken":["a",true,-1.5e-3]}]`,
+		`{"Secret\u0053tring":"x","\u00e9":"\ud800\n"}`,
+		"{\"a\":\"\xff\xfe\"}", `  "str" `, `null`, `{"a":1,"a":2}`, `{"a":01}`, `[1,]`, ``, ` `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := h.ScrubJSON(data, drop, hm)
+		if len(bytes.Trim(data, " \t\r\n")) == 0 {
+			if err != nil || got != nil {
+				t.Fatalf("blank input: %s, %v", got, err)
+			}
+			return
+		}
+		if valid := json.Valid(data); valid != (err == nil) {
+			t.Fatalf("json.Valid %v but ScrubJSON error %v", valid, err)
+		}
+		if err != nil {
+			return
+		}
+		if got != nil && (!json.Valid(got) || !utf8.Valid(got)) {
+			t.Fatalf("output is not valid JSON/UTF-8: %q", got)
+		}
+		want, _ := referenceScrub(h, data, drop, hm)
+		gotV, err := decodeJSON(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, gotV); diff != "" {
+			t.Fatalf("differs from the reference (-want +got):\n%s\ninput %q\noutput %s", diff, data, got)
 		}
 	})
 }

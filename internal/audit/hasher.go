@@ -5,11 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"hash"
-	"strings"
 	"sync"
 )
 
@@ -21,9 +18,6 @@ const HasherKeySize = 32
 
 // ErrHasherKey is returned by NewHasher for a key of the wrong size.
 var ErrHasherKey = errors.New("audit: hmac key must be 32 bytes")
-
-// ErrScrubInput is returned by ScrubJSON for input that is not JSON.
-var ErrScrubInput = errors.New("audit: request parameters are not valid json")
 
 // Hasher computes keyed digests of sensitive identifiers so that equal
 // values correlate across records without the value being recoverable. The
@@ -59,20 +53,33 @@ func NewHasher(key []byte) (*Hasher, error) {
 
 // HMAC returns "hmac-sha256:" followed by the lowercase hex HMAC-SHA256 of s.
 func (h *Hasher) HMAC(s string) string {
+	sum := macSum(h, s)
+	var out [len(HMACPrefix) + 2*sha256.Size]byte
+	copy(out[:], HMACPrefix)
+	hex.Encode(out[len(HMACPrefix):], sum[:])
+	return string(out[:])
+}
+
+// appendHMAC appends the HMAC form of s to dst.
+func appendHMAC[T string | []byte](h *Hasher, dst []byte, s T) []byte {
+	sum := macSum(h, s)
+	dst = append(dst, HMACPrefix...)
+	return hex.AppendEncode(dst, sum[:])
+}
+
+// macSum returns the HMAC-SHA256 of s.
+func macSum[T string | []byte](h *Hasher, s T) (sum [sha256.Size]byte) {
 	st := h.pool.Get().(*hmacState)
 	st.mac.Reset()
 	st.in = append(st.in[:0], s...)
 	st.mac.Write(st.in)
 	st.sum = st.mac.Sum(st.sum[:0])
-
-	var out [len(HMACPrefix) + 2*sha256.Size]byte
-	copy(out[:], HMACPrefix)
-	hex.Encode(out[len(HMACPrefix):], st.sum)
+	copy(sum[:], st.sum)
 	if cap(st.in) <= 4<<10 {
 		clear(st.in[:cap(st.in)]) // do not keep the last value around
 		h.pool.Put(st)
 	}
-	return string(out[:])
+	return sum
 }
 
 // DefaultDropParams returns the parameter names to drop from request
@@ -95,94 +102,4 @@ func DefaultDropParams() []string {
 // idempotency tokens). Each call returns a fresh slice.
 func DefaultHMACParams() []string {
 	return []string{"SessionToken", "SecurityToken", "ClientRequestToken"}
-}
-
-// ScrubJSON returns params (a JSON value, normally the request-parameters
-// object) with every member whose name is in drop removed entirely, key and
-// value, and every member whose name is in hmacNames replaced by its
-// [Hasher.HMAC]: a string value is hashed; for an object or array every
-// string inside it is hashed (keys are kept); numbers, booleans and null pass
-// through. Names match case-insensitively (so both the wire "SecretString"
-// and CloudTrail's "secretString" match) at any nesting depth; drop wins
-// over hmacNames.
-//
-// Object keys come out sorted; numbers keep their text. Empty input or
-// "null" returns nil (which an Event renders as null). Invalid input returns
-// ErrScrubInput and no part of the input.
-func (h *Hasher) ScrubJSON(params []byte, drop, hmacNames []string) (json.RawMessage, error) {
-	params = bytes.TrimSpace(params)
-	if len(params) == 0 || string(params) == "null" {
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(params))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, ErrScrubInput
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, ErrScrubInput // trailing data
-	}
-	v = h.scrub(v, drop, hmacNames)
-
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("audit: scrub: %w", err)
-	}
-	b := buf.Bytes()
-	return b[:len(b)-1], nil
-}
-
-func (h *Hasher) scrub(v any, drop, hmacNames []string) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, val := range t {
-			switch {
-			case nameIn(k, drop):
-				delete(t, k)
-			case nameIn(k, hmacNames):
-				t[k] = h.hashAll(val, drop)
-			default:
-				t[k] = h.scrub(val, drop, hmacNames)
-			}
-		}
-	case []any:
-		for i := range t {
-			t[i] = h.scrub(t[i], drop, hmacNames)
-		}
-	}
-	return v
-}
-
-// hashAll HMACs every string in v; members named in drop are still removed,
-// so a dropped value never appears, not even hashed.
-func (h *Hasher) hashAll(v any, drop []string) any {
-	switch t := v.(type) {
-	case string:
-		return h.HMAC(t)
-	case map[string]any:
-		for k, val := range t {
-			if nameIn(k, drop) {
-				delete(t, k)
-				continue
-			}
-			t[k] = h.hashAll(val, drop)
-		}
-	case []any:
-		for i := range t {
-			t[i] = h.hashAll(t[i], drop)
-		}
-	}
-	return v
-}
-
-func nameIn(k string, names []string) bool {
-	for _, n := range names {
-		if strings.EqualFold(k, n) {
-			return true
-		}
-	}
-	return false
 }

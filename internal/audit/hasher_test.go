@@ -167,11 +167,15 @@ func TestScrubJSON(t *testing.T) {
 func TestScrubJSONEdgeCases(t *testing.T) {
 	h := testHasher(t, 1)
 	for in, want := range map[string]string{
-		``:                               ``,
-		`null`:                           ``,
-		`  null `:                        ``,
-		`{}`:                             `{}`,
-		`{"b":1,"a":"<&>"}`:              `{"a":"<&>","b":1}`,
+		``:                            ``,
+		`null`:                        ``,
+		`  null `:                     ``,
+		`{}`:                          `{}`,
+		`{"b":1,"a":"<&>"}`:           `{"b":1,"a":"<&>"}`,
+		` { "b" : [ 1 , -0.5e+3 ] } `: `{"b":[1,-0.5e+3]}`,
+		`{"Secret\u0053tring":"x","k":"\u00e9\n"}`: `{"k":"é\n"}`,
+		`{"a":"\ud800"}`:                 "{\"a\":\"\uFFFD\"}", // a lone surrogate decodes to U+FFFD
+		`{"a":"x","a":"y"}`:              `{"a":"x","a":"y"}`,
 		`[{"SecretString":"x"},1]`:       `[{},1]`,
 		`{"SessionToken":null}`:          `{"SessionToken":null}`,
 		`{"SessionToken":["a",{"b":1}]}`: `{"SessionToken":["` + h.HMAC("a") + `",{"b":1}]}`,
@@ -182,7 +186,9 @@ func TestScrubJSONEdgeCases(t *testing.T) {
 			t.Errorf("ScrubJSON(%s) = %s, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{`{`, `{"a":1}{"b":2}`, `{"SecretString":"leak"`, `nope`} {
+	for _, in := range []string{`{`, `{"a":1}{"b":2}`, `{"SecretString":"leak"`, `nope`, `{"a":01}`, `{"a":1.}`,
+		`{"a":.5}`, `{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a" 1}`, `{"a":1,}`, `[1,]`, `{,}`, "{\"a\":\"\t\"}",
+		`{"a":"\x"}`, `{"a":"\u12"}`, `{'a':1}`, `{"a":1]`, `[1}`, strings.Repeat("[", 10001) + strings.Repeat("]", 10001)} {
 		got, err := h.ScrubJSON([]byte(in), audit.DefaultDropParams(), nil)
 		if !errors.Is(err, audit.ErrScrubInput) || got != nil {
 			t.Errorf("ScrubJSON(%s) = %s, %v", in, got, err)
