@@ -60,8 +60,8 @@ func (r *Record) Valid() bool {
 
 // ValidBody reports whether body can be a record body: valid UTF-8, a
 // valid JSON object, with no raw newline or carriage return (so that it
-// embeds unchanged in one JSON Lines line). Output of json.Marshal and
-// [Event.Marshal] always qualifies.
+// embeds unchanged in one JSON Lines line). Output of [Event.Marshal]
+// always qualifies.
 func ValidBody(body []byte) bool {
 	return bodyFraming(body) && json.Valid(body)
 }

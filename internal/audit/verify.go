@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
@@ -143,15 +144,7 @@ func VerifyWith(records iter.Seq2[Record, error], opts VerifyOptions) (VerifyRes
 		return VerifyResult{}, fmt.Errorf("%w: FromFirst excludes Start and Checkpoints", ErrVerifyOptions)
 	}
 	cps := slices.Clone(opts.Checkpoints)
-	slices.SortFunc(cps, func(a, b Checkpoint) int {
-		switch {
-		case a.Size < b.Size:
-			return -1
-		case a.Size > b.Size:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(cps, func(a, b Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
 
 	v := verifier{tree: !opts.FromFirst, cps: cps}
 	if err := v.chain.Reset(opts.Start); err != nil {
