@@ -1,6 +1,7 @@
 // Command coffer is Coffer's single binary: the server and its tools.
 //
 //	coffer server [flags]     run the AWS-compatible API server
+//	coffer audit <sub> [flags] verify|checkpoint|tail|query the audit trail
 //	coffer version            print the version
 //
 // Run "coffer <command> -h" for a command's flags.
@@ -27,6 +28,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
+		{"audit", "verify, export, tail and query the audit trail", runAudit},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "coffer", version)
 			return nil

@@ -47,6 +47,7 @@ func envOr(name, def string) string {
 
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f serverFlags
+	var af auditFlags
 	fs := flag.NewFlagSet("coffer server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.listen, "listen", envOr("COFFER_LISTEN", "127.0.0.1:8484"), "address to listen on (host:port)")
@@ -59,6 +60,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.rootKeyFile, "root-key-file", envOr("COFFER_ROOT_KEY_FILE", ""), "file holding the base64 root key (else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	af.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -87,10 +89,16 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
+	auditCfg, aud, err := app.startAudit(ctx, af, stdout)
+	if err != nil {
+		return err
+	}
+	defer aud.Close() // after the HTTP server stopped: final mirror sync and checkpoint
+
 	api := awsapi.New(awsapi.Config{
 		Region: app.region, Account: app.account,
 		Secrets: app.secrets, KMS: app.kms, Identity: app.identity,
-		Units: app.db, Log: log,
+		Units: app.db, Log: log, Audit: auditCfg,
 	})
 
 	ln, err := net.Listen("tcp", f.listen)

@@ -11,6 +11,7 @@ import (
 // Until IAM policies land, the account root may do everything and every
 // other principal nothing (unknown means deny).
 func (s *Server) authorize(ctx context.Context, c *call, action, resource string, sec *secrets.Secret) error {
+	c.noteResource(resource) // for the audit event
 	if c.caller != nil && c.caller.IsRoot() {
 		return nil
 	}

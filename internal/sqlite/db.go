@@ -43,6 +43,7 @@ type DB struct {
 	secrets secretCache
 	kms     kmsCache
 	ident   identityCache
+	audit   *auditLog
 }
 
 // Options tunes a DB. The zero value is fine.
@@ -107,6 +108,10 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	db.secrets.init(n)
 	db.kms.init()
+	if err := db.openAudit(context.Background()); err != nil {
+		db.closeHandles()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	db.com, err = newCommitter(db)
 	if err != nil {
 		db.closeHandles()
@@ -119,6 +124,7 @@ func Open(path string, o Options) (*DB, error) {
 // database.
 func (db *DB) Close() error {
 	db.com.stop()
+	db.audit.close()
 	return db.closeHandles()
 }
 

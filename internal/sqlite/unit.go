@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/coffer-dev/coffer/internal/txn"
 )
@@ -161,6 +162,10 @@ type committer struct {
 	wg      sync.WaitGroup
 	mu      sync.RWMutex // guards stopped against submit
 	stopped bool
+	// commitTime is a moving average of how long a commit takes (only
+	// the committer goroutine uses it).
+	commitTime time.Duration
+	lastBatch  int // size of the previous batch
 	// hooks let other parts of the adapter keep state that must follow
 	// the transaction (the audit chain): begin before a batch, abort
 	// when it fails.
@@ -169,6 +174,9 @@ type committer struct {
 
 type commitHook interface {
 	beginBatch()
+	// beforeCommit writes what the hook collected during the batch, in
+	// its transaction; an error fails the batch.
+	beforeCommit(ctx context.Context, tx *sql.Tx) error
 	abortBatch()
 	commitBatch()
 }
@@ -176,7 +184,7 @@ type commitHook interface {
 var errClosed = errors.New("sqlite: database is closed")
 
 func newCommitter(db *DB) (*committer, error) {
-	c := &committer{db: db, in: make(chan *Unit, maxBatch), quit: make(chan struct{})}
+	c := &committer{db: db, in: make(chan *Unit, maxBatch), quit: make(chan struct{}), hooks: db.commitHooks()}
 	c.wg.Add(1)
 	go c.run()
 	return c, nil
@@ -207,6 +215,8 @@ func (c *committer) stop() {
 func (c *committer) run() {
 	defer c.wg.Done()
 	batch := make([]*Unit, 0, maxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		var first *Unit
 		select {
@@ -222,18 +232,69 @@ func (c *committer) run() {
 				}
 			}
 		}
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < maxBatch {
+		batch = c.fill(append(batch[:0], first), timer)
+		t0 := time.Now()
+		c.commit(batch)
+		c.observe(time.Since(t0))
+	}
+}
+
+// Gathering: how long the committer waits for more units before a commit.
+const (
+	maxGather = time.Millisecond
+	quietGap  = 100 * time.Microsecond
+)
+
+// fill adds queued units to batch and, when the disk is slow, waits a
+// little for more: the units released by the previous commit mostly come
+// back at once (their clients send the next request), and one fsync for
+// all of them beats alternating half-size batches. It waits while fewer
+// units than expected (the previous batch plus what was queued, less the
+// first) have arrived, until no unit arrived for quietGap or a quarter of
+// the recent commit time (at most maxGather) has passed. A lone client
+// (previous batch 1, nothing else queued) never waits.
+func (c *committer) fill(batch []*Unit, timer *time.Timer) []*Unit {
+	batch = c.drain(batch)
+	target := min(maxBatch, c.lastBatch+len(batch)-1)
+	window := min(c.commitTime/4, maxGather)
+	if len(batch) < target && window > 0 {
+		deadline := time.Now().Add(window)
+	wait:
+		for len(batch) < target {
+			d := min(quietGap, time.Until(deadline))
+			if d <= 0 {
+				break
+			}
+			timer.Reset(d)
 			select {
 			case u := <-c.in:
-				batch = append(batch, u)
-			default:
-				break fill
+				timer.Stop()
+				batch = c.drain(append(batch, u))
+			case <-timer.C:
+				break wait
 			}
 		}
-		c.commit(batch)
 	}
+	c.lastBatch = len(batch)
+	return batch
+}
+
+// drain adds what is queued, up to maxBatch.
+func (c *committer) drain(batch []*Unit) []*Unit {
+	for len(batch) < maxBatch {
+		select {
+		case u := <-c.in:
+			batch = append(batch, u)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// observe keeps a moving average of commit times.
+func (c *committer) observe(d time.Duration) {
+	c.commitTime += (d - c.commitTime) / 8
 }
 
 // commit writes a batch in one transaction. If that fails and the batch has
@@ -287,6 +348,12 @@ func (c *committer) commitTx(batch []*Unit) (err error) {
 				tx.Rollback()
 				return err
 			}
+		}
+	}
+	for _, h := range c.hooks {
+		if err = h.beforeCommit(ctx, tx); err != nil {
+			tx.Rollback()
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -1,0 +1,559 @@
+package awsapi
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coffer-dev/coffer/internal/audit"
+	"github.com/coffer-dev/coffer/internal/awsapi/awsjson"
+	"github.com/coffer-dev/coffer/internal/identity"
+	"github.com/coffer-dev/coffer/internal/sigv4"
+)
+
+// The audit trail's hook into the edge: every request, whatever its fate,
+// becomes one CloudTrail-shaped event staged into a unit of work (see
+// server.go: record before Commit on success; fail records failures in a
+// unit of their own). A request whose event cannot be staged or committed
+// fails, so nothing happens unrecorded.
+
+// AuditStore is the audit sink contract the edge needs from the store (the
+// SQLite adapter implements it; a PostgreSQL adapter implements the same).
+type AuditStore interface {
+	// StageAudit stages one record into the unit of work in ctx (or
+	// commits it on its own when ctx carries none). body is ev rendered by
+	// ev.Marshal and must be stored byte for byte; ev and username (the
+	// LookupEvents user name) feed the lookup columns. The store assigns
+	// seq/prev/hash in commit order when the unit commits; if the record
+	// cannot be written, the unit's commit fails.
+	StageAudit(ctx context.Context, ev *audit.Event, body []byte, username string) error
+	// LookupAudit returns up to limit records, highest seq first, with
+	// seq < before (0: no bound), event time within [start, end] (zero
+	// times: unbounded) and, if key != "", the CloudTrail lookup attribute
+	// key (EventId, EventName, ReadOnly "true"/"false", Username,
+	// ResourceType, ResourceName, EventSource, AccessKeyId) equal to value.
+	LookupAudit(ctx context.Context, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error)
+}
+
+// AuditConfig turns the audit trail on.
+type AuditConfig struct {
+	Store AuditStore
+	// Hasher HMACs correlatable identifiers (session tokens,
+	// ClientRequestTokens) under the server's audit key.
+	Hasher *audit.Hasher
+}
+
+// callAudit is what a request collects for its audit event while it runs.
+type callAudit struct {
+	// resources are the concrete ARNs the request was authorized against.
+	resources []string
+	// params, when set, are the request parameters (CloudTrail style:
+	// lower-camel-case names, no secret); otherwise the decoded input's
+	// AuditParams are used. For query-protocol (IAM, STS) handlers.
+	params map[string]any
+}
+
+// auditParamser is implemented by generated inputs.
+type auditParamser interface{ AuditParams() map[string]any }
+
+// auditResponder may be implemented by an output to choose its CloudTrail
+// responseElements itself (names lower camel case; secrets left out).
+type auditResponder interface{ AuditResponse() map[string]any }
+
+var (
+	auditDrop = audit.DefaultDropParams()
+	auditHMAC = audit.DefaultHMACParams()
+)
+
+// maxAuditResources bounds the resources list of one event.
+const maxAuditResources = 100
+
+// noteResource remembers a resource the request was authorized against,
+// for the event's resources list. Patterns and "*" are not resources.
+func (c *call) noteResource(arn string) {
+	if !strings.HasPrefix(arn, "arn:") || strings.ContainsAny(arn, "*?") || len(c.audit.resources) >= maxAuditResources {
+		return
+	}
+	for _, r := range c.audit.resources {
+		if r == arn {
+			return
+		}
+	}
+	c.audit.resources = append(c.audit.resources, arn)
+}
+
+// SetAuditParams sets the request parameters recorded for c, for handlers
+// whose input has no generated AuditParams (the query protocol). params
+// use CloudTrail's lower-camel-case names and must not hold secrets; known
+// secret names are dropped and tokens HMAC'd anyway.
+func (c *call) SetAuditParams(params map[string]any) { c.audit.params = params }
+
+// record stages the request's audit event into the unit in ctx. out is the
+// operation's output (nil on failure), e the error sent (nil on success).
+// Every protocol uses it: a query-protocol (IAM, STS) handler sets c.op
+// (service "iam"/"sts", Action name, readOnly) and, if its input has no
+// AuditParams method, c.SetAuditParams; then, like handleJSON, it calls
+// record(ctx, c, out, nil) before committing its unit, and fail(c, e) for
+// failures.
+func (s *Server) record(ctx context.Context, c *call, out any, e *apiError) error {
+	a := s.cfg.Audit
+	if a == nil {
+		return nil
+	}
+	ev, username, err := s.auditEvent(c, out, e)
+	if err != nil {
+		return err
+	}
+	body, err := ev.Marshal()
+	if err != nil {
+		return err
+	}
+	return a.Store.StageAudit(ctx, ev, body, username)
+}
+
+// auditEvent builds the event of a request.
+func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, string, error) {
+	h := s.cfg.Audit.Hasher
+	ev := audit.NewAPICallEvent(c.start)
+	service := c.service
+	if service == "" {
+		service = serviceOfTarget(c.r)
+	}
+	ev.EventSource = eventSource(service)
+	ev.EventName = c.eventName()
+	ev.AWSRegion = s.cfg.Region
+	ev.SourceIPAddress = c.sourceIP
+	ev.UserAgent = clip(c.userAgent, 1024)
+	ev.RequestID = c.requestID
+	ev.RecipientAccountID = s.cfg.Account
+	if c.op != nil {
+		ev.ReadOnly = c.op.readOnly
+	}
+	username := auditIdentity(&ev.UserIdentity, c)
+	if e != nil {
+		ev.ErrorCode = e.Type
+		ev.ErrorMessage = e.Message
+	}
+
+	var err error
+	if e == nil || e.Type != "SerializationException" { // a body that did not decode has no parameters
+		if ev.RequestParams, err = auditJSON(h, c.requestParams()); err != nil {
+			return nil, "", fmt.Errorf("request parameters: %w", err)
+		}
+	}
+	if e == nil && !ev.ReadOnly && out != nil {
+		if ev.ResponseElements, err = auditJSON(h, responseElements(out)); err != nil {
+			return nil, "", fmt.Errorf("response elements: %w", err)
+		}
+	}
+	ev.Resources = auditResources(c, out, e == nil)
+	if tok := securityToken(c.r); tok != "" {
+		// Session credentials: the token itself never appears; its HMAC
+		// lets an operator correlate requests made with one session.
+		ev.AdditionalEventData = json.RawMessage(`{"securityToken":"` + h.HMAC(tok) + `"}`)
+	}
+	if st := c.r.TLS; st != nil {
+		ev.TLSDetails = &audit.TLSDetails{
+			TLSVersion:               tlsVersionName(st.Version),
+			CipherSuite:              tls.CipherSuiteName(st.CipherSuite),
+			ClientProvidedHostHeader: clip(c.r.Host, 256),
+		}
+	}
+	return ev, username, nil
+}
+
+func (c *call) requestParams() map[string]any {
+	if c.audit.params != nil {
+		return c.audit.params
+	}
+	if p, ok := c.input.(auditParamser); ok {
+		return p.AuditParams()
+	}
+	return nil
+}
+
+// auditJSON renders parameters as JSON with secrets dropped and tokens
+// HMAC'd (the generated AuditParams already omit sensitive members; this
+// is the second line of defence).
+func auditJSON(h *audit.Hasher, p map[string]any) (json.RawMessage, error) {
+	if len(p) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return h.ScrubJSON(b, auditDrop, auditHMAC)
+}
+
+// eventSource maps a signing name to CloudTrail's eventSource.
+func eventSource(service string) string {
+	switch service {
+	case svcSecretsManager:
+		return audit.SourceSecretsManager
+	case svcKMS:
+		return audit.SourceKMS
+	case "iam":
+		return audit.SourceIAM
+	case "sts":
+		return audit.SourceSTS
+	case svcCloudTrail:
+		return audit.SourceCloudTrail
+	case "":
+		return "unknown"
+	}
+	return service + ".amazonaws.com"
+}
+
+// serviceOfTarget guesses the service of a request that was not routed.
+func serviceOfTarget(r *http.Request) string {
+	t := r.Header.Get("X-Amz-Target")
+	switch {
+	case strings.HasPrefix(t, targetSecretsManager+"."):
+		return svcSecretsManager
+	case strings.HasPrefix(t, targetKMS+"."):
+		return svcKMS
+	case strings.HasPrefix(t, targetCloudTrail+"."):
+		return svcCloudTrail
+	}
+	return ""
+}
+
+// eventName is the operation's name; for a request that was not routed,
+// the operation it named (letters and digits only, bounded).
+func (c *call) eventName() string {
+	if c.op != nil {
+		return c.op.name
+	}
+	name := c.r.Header.Get("X-Amz-Target")
+	if name == "" && c.r.URL != nil {
+		name = c.r.URL.Query().Get("Action")
+	}
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return r
+		}
+		return -1
+	}, clip(name, 128))
+	if name == "" {
+		return "UnknownOperation"
+	}
+	return name
+}
+
+// auditIdentity fills u from the authenticated caller, or from the access
+// key the request claimed, and returns the LookupEvents user name.
+func auditIdentity(u *audit.UserIdentity, c *call) string {
+	cl := c.caller
+	if cl == nil {
+		u.Type = audit.IdentityUnknown
+		if auth, err := sigv4.Parse(c.r); err == nil && looksLikeAccessKeyID(auth.AccessKeyID) {
+			u.AccessKeyID = auth.AccessKeyID
+		}
+		return ""
+	}
+	u.Type = cl.Type
+	u.PrincipalID = cl.UserID
+	u.ARN = cl.ARN
+	u.AccountID = cl.Account
+	u.AccessKeyID = cl.AccessKeyID
+	u.UserName = cl.UserName
+	if cl.Type == identity.TypeAssumedRole {
+		u.SessionContext = sessionContext(cl)
+	}
+	return AuditUsername(u)
+}
+
+// sessionContext describes an assumed-role session from its ARN
+// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) and principal id
+// (ROLEID:SESSION). The session's creation time is not known to the
+// caller record today and is left out.
+func sessionContext(cl *identity.Caller) *audit.SessionContext {
+	sc := &audit.SessionContext{WebIDFederationData: &audit.WebIDFederationData{}}
+	_, rest, ok := strings.Cut(cl.ARN, ":assumed-role/")
+	if !ok {
+		return sc
+	}
+	role, _, _ := strings.Cut(rest, "/")
+	roleID, _, _ := strings.Cut(cl.UserID, ":")
+	sc.SessionIssuer = &audit.SessionIssuer{
+		Type: "Role", PrincipalID: roleID, ARN: "arn:aws:iam::" + cl.Account + ":role/" + role,
+		AccountID: cl.Account, UserName: role,
+	}
+	return sc
+}
+
+// AuditUsername is the user name LookupEvents matches for an identity: the
+// IAM user name, "root" for the account root, the session name for an
+// assumed role, "" for unauthenticated requests.
+func AuditUsername(u *audit.UserIdentity) string {
+	switch {
+	case u.UserName != "":
+		return u.UserName
+	case u.Type == audit.IdentityRoot:
+		return "root"
+	case u.Type == audit.IdentityAssumedRole || u.Type == audit.IdentityFederatedUser || u.Type == audit.IdentityWebIdentityUser:
+		if i := strings.LastIndexByte(u.ARN, '/'); i >= 0 {
+			return u.ARN[i+1:]
+		}
+	}
+	return ""
+}
+
+// looksLikeAccessKeyID accepts what could be an access key id, so that a
+// client that put something else (a secret key by mistake) in the
+// credential field does not get it logged.
+func looksLikeAccessKeyID(s string) bool {
+	if len(s) < 16 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// securityToken returns the session token the request carries, if any.
+func securityToken(r *http.Request) string {
+	if t := r.Header.Get("X-Amz-Security-Token"); t != "" {
+		return t
+	}
+	if r.URL != nil && strings.Contains(r.URL.RawQuery, "Security-Token") {
+		if q, err := url.ParseQuery(r.URL.RawQuery); err == nil {
+			return q.Get("X-Amz-Security-Token")
+		}
+	}
+	return ""
+}
+
+// auditResources lists the resources of a request: what it was authorized
+// against and, on success, the ARN its output names.
+func auditResources(c *call, out any, ok bool) []audit.Resource {
+	arns := c.audit.resources
+	if ok && out != nil {
+		if arn := outputARN(out); arn != "" {
+			found := false
+			for _, a := range arns {
+				found = found || a == arn
+			}
+			if !found {
+				arns = append(arns[:len(arns):len(arns)], arn)
+			}
+		}
+	}
+	if len(arns) == 0 {
+		return nil
+	}
+	rs := make([]audit.Resource, len(arns))
+	for i, arn := range arns {
+		rs[i] = audit.Resource{ARN: arn, AccountID: arnAccount(arn), Type: resourceType(arn)}
+	}
+	return rs
+}
+
+// outputARN returns the top-level ARN (SM: ARN; KMS: KeyId, which outputs
+// give as the key ARN) of an output struct, if it has one.
+func outputARN(out any) string {
+	v := reflect.ValueOf(out)
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return ""
+	}
+	for _, name := range []string{"ARN", "Arn", "KeyId"} {
+		f := v.FieldByName(name)
+		if !f.IsValid() {
+			continue
+		}
+		if f.Kind() == reflect.Pointer && !f.IsNil() {
+			f = f.Elem()
+		}
+		if f.Kind() == reflect.String && strings.HasPrefix(f.String(), "arn:") {
+			return f.String()
+		}
+	}
+	return ""
+}
+
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}
+
+// resourceType is CloudTrail's resource type of an ARN.
+func resourceType(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	svc, res := parts[2], parts[5]
+	switch {
+	case svc == "secretsmanager" && strings.HasPrefix(res, "secret:"):
+		return "AWS::SecretsManager::Secret"
+	case svc == "kms" && strings.HasPrefix(res, "key/"):
+		return "AWS::KMS::Key"
+	case svc == "kms" && strings.HasPrefix(res, "alias/"):
+		return "AWS::KMS::Alias"
+	case svc == "iam" && strings.HasPrefix(res, "user/"):
+		return "AWS::IAM::User"
+	case svc == "iam" && strings.HasPrefix(res, "role/"):
+		return "AWS::IAM::Role"
+	case svc == "iam" && strings.HasPrefix(res, "policy/"):
+		return "AWS::IAM::Policy"
+	case svc == "iam" && res == "root":
+		return "AWS::IAM::Root"
+	}
+	return ""
+}
+
+// Response elements: an output's identifying, non-secret members, found by
+// name (an allowlist, so a member added to an output later stays out until
+// someone decides it is safe). Containers are descended into.
+var (
+	auditRespFields = toSet(
+		"ARN", "Arn", "Name", "VersionId", "VersionStages", "DeletionDate",
+		"KeyId", "AliasName", "AliasArn", "TargetKeyId", "KeyState", "Enabled", "KeyUsage", "KeySpec",
+		"KeyManager", "Origin", "MultiRegion", "Description", "CreationDate", "AWSAccountId",
+		"EncryptionAlgorithms", "SigningAlgorithms", "MacAlgorithms", "PendingWindowInDays",
+		"UserName", "UserId", "RoleName", "RoleId", "Path", "PolicyArn", "PolicyName",
+		"AccessKeyId", "Status", "CreateDate", "Expiration", "SessionToken", "AssumedRoleId",
+		"SubjectFromWebIdentityToken", "Audience", "Provider", "PackedPolicySize", "SourceIdentity",
+	)
+	auditRespContainers = toSet("KeyMetadata", "AccessKey", "User", "Role", "AssumedRoleUser", "Credentials")
+)
+
+func toSet(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+var timeType = reflect.TypeFor[awsjson.Time]()
+
+// responseElements returns CloudTrail's responseElements for an output.
+func responseElements(out any) map[string]any {
+	if r, ok := out.(auditResponder); ok {
+		return r.AuditResponse()
+	}
+	return structElements(reflect.ValueOf(out), 0)
+}
+
+func structElements(v reflect.Value, depth int) map[string]any {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct || v.Type() == timeType {
+		return nil
+	}
+	var m map[string]any
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		fv := v.Field(i)
+		if !f.IsExported() || fv.IsZero() {
+			continue
+		}
+		var val any
+		switch {
+		case auditRespContainers[f.Name] && depth < 2:
+			if sub := structElements(fv, depth+1); sub != nil {
+				val = sub
+			}
+		case auditRespFields[f.Name] && plainValue(fv.Type()):
+			val = fv.Interface()
+		}
+		if val != nil {
+			if m == nil {
+				m = make(map[string]any)
+			}
+			m[lowerCamel(f.Name)] = val
+		}
+	}
+	return m
+}
+
+// plainValue reports whether t is a scalar, a timestamp or a list of
+// scalars (never a struct, map or blob that could carry more than its name
+// says).
+func plainValue(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == timeType {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int32, reflect.Int64:
+		return true
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.String
+	}
+	return false
+}
+
+// lowerCamel turns a Go/wire member name into CloudTrail's: "ARN" → "arn",
+// "KeyId" → "keyId", "AWSAccountId" → "awsAccountId".
+func lowerCamel(s string) string {
+	n := 0
+	for n < len(s) && 'A' <= s[n] && s[n] <= 'Z' {
+		n++
+	}
+	switch {
+	case n == 0:
+		return s
+	case n == len(s):
+		return strings.ToLower(s)
+	case n > 1:
+		n-- // the last capital starts the next word
+	}
+	return strings.ToLower(s[:n]) + s[n:]
+}
+
+// clip truncates s to at most n bytes on a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return ""
+}
