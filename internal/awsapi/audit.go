@@ -28,12 +28,12 @@ import (
 // SQLite adapter implements it; a PostgreSQL adapter implements the same).
 type AuditStore interface {
 	// StageAudit stages one record into the unit of work in ctx (or
-	// commits it on its own when ctx carries none). body is ev rendered by
-	// ev.Marshal and must be stored byte for byte; ev and username (the
-	// LookupEvents user name) feed the lookup columns. The store assigns
-	// seq/prev/hash in commit order when the unit commits; if the record
-	// cannot be written, the unit's commit fails.
-	StageAudit(ctx context.Context, ev *audit.Event, body []byte, username string) error
+	// commits it on its own when ctx carries none). body is an event
+	// rendered by audit.Event.Marshal (one line of JSON) and must be stored
+	// byte for byte. The store assigns seq/prev/hash in commit order when
+	// the unit commits; if the record cannot be written, the unit's commit
+	// fails.
+	StageAudit(ctx context.Context, body []byte) error
 	// LookupAudit returns up to limit records, highest seq first, with
 	// seq < before (0: no bound), event time within [start, end] (zero
 	// times: unbounded) and, if key != "", the CloudTrail lookup attribute
@@ -107,7 +107,7 @@ func (s *Server) record(ctx context.Context, c *call, out any, e *apiError) erro
 	if a == nil {
 		return nil
 	}
-	ev, username, err := s.auditEvent(c, out, e)
+	ev, err := s.auditEvent(c, out, e)
 	if err != nil {
 		return err
 	}
@@ -115,11 +115,11 @@ func (s *Server) record(ctx context.Context, c *call, out any, e *apiError) erro
 	if err != nil {
 		return err
 	}
-	return a.Store.StageAudit(ctx, ev, body, username)
+	return a.Store.StageAudit(ctx, body)
 }
 
 // auditEvent builds the event of a request.
-func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, string, error) {
+func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, error) {
 	h := s.cfg.Audit.Hasher
 	ev := audit.NewAPICallEvent(c.start)
 	service := c.service
@@ -136,7 +136,7 @@ func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, string
 	if c.op != nil {
 		ev.ReadOnly = c.op.readOnly
 	}
-	username := auditIdentity(&ev.UserIdentity, c)
+	auditIdentity(&ev.UserIdentity, c)
 	if e != nil {
 		ev.ErrorCode = e.Type
 		ev.ErrorMessage = e.Message
@@ -145,12 +145,12 @@ func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, string
 	var err error
 	if e == nil || e.Type != "SerializationException" { // a body that did not decode has no parameters
 		if ev.RequestParams, err = auditJSON(h, c.requestParams()); err != nil {
-			return nil, "", fmt.Errorf("request parameters: %w", err)
+			return nil, fmt.Errorf("request parameters: %w", err)
 		}
 	}
 	if e == nil && !ev.ReadOnly && out != nil {
 		if ev.ResponseElements, err = auditJSON(h, responseElements(out)); err != nil {
-			return nil, "", fmt.Errorf("response elements: %w", err)
+			return nil, fmt.Errorf("response elements: %w", err)
 		}
 	}
 	ev.Resources = auditResources(c, out, e == nil)
@@ -166,7 +166,7 @@ func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, string
 			ClientProvidedHostHeader: clip(c.r.Host, 256),
 		}
 	}
-	return ev, username, nil
+	return ev, nil
 }
 
 func (c *call) requestParams() map[string]any {
@@ -252,15 +252,15 @@ func (c *call) eventName() string {
 }
 
 // auditIdentity fills u from the authenticated caller, or from the access
-// key the request claimed, and returns the LookupEvents user name.
-func auditIdentity(u *audit.UserIdentity, c *call) string {
+// key the request claimed.
+func auditIdentity(u *audit.UserIdentity, c *call) {
 	cl := c.caller
 	if cl == nil {
 		u.Type = audit.IdentityUnknown
 		if auth, err := sigv4.Parse(c.r); err == nil && looksLikeAccessKeyID(auth.AccessKeyID) {
 			u.AccessKeyID = auth.AccessKeyID
 		}
-		return ""
+		return
 	}
 	u.Type = cl.Type
 	u.PrincipalID = cl.UserID
@@ -271,7 +271,6 @@ func auditIdentity(u *audit.UserIdentity, c *call) string {
 	if cl.Type == identity.TypeAssumedRole {
 		u.SessionContext = sessionContext(cl)
 	}
-	return AuditUsername(u)
 }
 
 // sessionContext describes an assumed-role session from its ARN
@@ -295,7 +294,8 @@ func sessionContext(cl *identity.Caller) *audit.SessionContext {
 
 // AuditUsername is the user name LookupEvents matches for an identity: the
 // IAM user name, "root" for the account root, the session name for an
-// assumed role, "" for unauthenticated requests.
+// assumed role, "" for unauthenticated requests. (The SQLite adapter's
+// audit_events view computes the same in SQL.)
 func AuditUsername(u *audit.UserIdentity) string {
 	switch {
 	case u.UserName != "":
@@ -342,15 +342,11 @@ func securityToken(r *http.Request) string {
 // against and, on success, the ARN its output names.
 func auditResources(c *call, out any, ok bool) []audit.Resource {
 	arns := c.audit.resources
-	if ok && out != nil {
+	if ok && out != nil && len(arns) == 0 {
+		// Authorized against a pattern (CreateSecret) or nothing: the
+		// output names the resource.
 		if arn := outputARN(out); arn != "" {
-			found := false
-			for _, a := range arns {
-				found = found || a == arn
-			}
-			if !found {
-				arns = append(arns[:len(arns):len(arns)], arn)
-			}
+			arns = []string{arn}
 		}
 	}
 	if len(arns) == 0 {
@@ -358,7 +354,8 @@ func auditResources(c *call, out any, ok bool) []audit.Resource {
 	}
 	rs := make([]audit.Resource, len(arns))
 	for i, arn := range arns {
-		rs[i] = audit.Resource{ARN: arn, AccountID: arnAccount(arn), Type: resourceType(arn)}
+		account, typ := arnParts(arn)
+		rs[i] = audit.Resource{ARN: arn, AccountID: account, Type: typ}
 	}
 	return rs
 }
@@ -391,38 +388,40 @@ func outputARN(out any) string {
 	return ""
 }
 
-func arnAccount(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return ""
+// arnParts returns the account of an ARN and CloudTrail's type of the
+// resource it names ("" when unknown).
+func arnParts(arn string) (account, typ string) {
+	// arn:partition:service:region:account:resource
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	if !ok {
+		return "", ""
 	}
-	return parts[4]
-}
-
-// resourceType is CloudTrail's resource type of an ARN.
-func resourceType(arn string) string {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) < 6 {
-		return ""
+	var f [4]string
+	for i := range f {
+		j := strings.IndexByte(rest, ':')
+		if j < 0 {
+			return "", ""
+		}
+		f[i], rest = rest[:j], rest[j+1:]
 	}
-	svc, res := parts[2], parts[5]
+	svc, res := f[1], rest
 	switch {
 	case svc == "secretsmanager" && strings.HasPrefix(res, "secret:"):
-		return "AWS::SecretsManager::Secret"
+		typ = "AWS::SecretsManager::Secret"
 	case svc == "kms" && strings.HasPrefix(res, "key/"):
-		return "AWS::KMS::Key"
+		typ = "AWS::KMS::Key"
 	case svc == "kms" && strings.HasPrefix(res, "alias/"):
-		return "AWS::KMS::Alias"
+		typ = "AWS::KMS::Alias"
 	case svc == "iam" && strings.HasPrefix(res, "user/"):
-		return "AWS::IAM::User"
+		typ = "AWS::IAM::User"
 	case svc == "iam" && strings.HasPrefix(res, "role/"):
-		return "AWS::IAM::Role"
+		typ = "AWS::IAM::Role"
 	case svc == "iam" && strings.HasPrefix(res, "policy/"):
-		return "AWS::IAM::Policy"
+		typ = "AWS::IAM::Policy"
 	case svc == "iam" && res == "root":
-		return "AWS::IAM::Root"
+		typ = "AWS::IAM::Root"
 	}
-	return ""
+	return f[3], typ
 }
 
 // Response elements: an output's identifying, non-secret members, found by

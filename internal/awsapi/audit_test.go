@@ -314,3 +314,119 @@ func TestAuditOff(t *testing.T) {
 		t.Fatal(w.Code, w.Body)
 	}
 }
+
+const lookupTarget = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+
+func TestLookupEvents(t *testing.T) {
+	e := newTestEdge(t, true)
+	arnA := e.ok(smTarget+"CreateSecret", `{"Name":"a","SecretString":"x","ClientRequestToken":"`+newToken()+`"}`)["ARN"].(string)
+	e.ok(smTarget+"CreateSecret", `{"Name":"b","SecretString":"y","ClientRequestToken":"`+newToken()+`"}`)
+	for range 3 {
+		e.ok(smTarget+"GetSecretValue", `{"SecretId":"a"}`)
+	}
+	e.ok(smTarget+"GetSecretValue", `{"SecretId":"b"}`)
+
+	type event struct {
+		EventId, EventName, ReadOnly, AccessKeyId, EventSource, Username, CloudTrailEvent string
+		EventTime                                                                        float64
+		Resources                                                                        []struct{ ResourceType, ResourceName string }
+	}
+	type page struct {
+		Events    []event
+		NextToken string
+	}
+	lookup := func(body string) page {
+		t.Helper()
+		w := e.do(rootCreds, lookupTarget, body)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", body, w.Code, w.Body)
+		}
+		var p page
+		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	names := func(p page) (out []string) {
+		for _, ev := range p.Events {
+			out = append(out, ev.EventName)
+		}
+		return out
+	}
+
+	p := lookup(`{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"GetSecretValue"}]}`)
+	if len(p.Events) != 4 || p.NextToken != "" {
+		t.Fatalf("by EventName: %+v", p)
+	}
+	ev := p.Events[0]
+	if ev.ReadOnly != "true" || ev.Username != "root" || ev.AccessKeyId != rootKeyID || ev.EventSource != "secretsmanager.amazonaws.com" ||
+		ev.EventTime == 0 || ev.EventId == "" || len(ev.Resources) != 1 || ev.Resources[0].ResourceType != "AWS::SecretsManager::Secret" {
+		t.Errorf("event: %+v", ev)
+	}
+	var full map[string]any
+	if err := json.Unmarshal([]byte(ev.CloudTrailEvent), &full); err != nil || full["eventID"] != ev.EventId {
+		t.Errorf("CloudTrailEvent %q: %v", ev.CloudTrailEvent, err)
+	}
+
+	p = lookup(`{"LookupAttributes":[{"AttributeKey":"ResourceName","AttributeValue":"` + arnA + `"}]}`)
+	if diff := cmp.Diff([]string{"GetSecretValue", "GetSecretValue", "GetSecretValue", "CreateSecret"}, names(p)); diff != "" {
+		t.Errorf("by ResourceName (-want +got):\n%s", diff)
+	}
+
+	// Pagination, newest first; the LookupEvents calls themselves are
+	// recorded too.
+	var all []string
+	body := `{"MaxResults":3}`
+	for i := 0; ; i++ {
+		p := lookup(body)
+		all = append(all, names(p)...)
+		if p.NextToken == "" {
+			break
+		}
+		if i > 10 {
+			t.Fatal("pagination does not end")
+		}
+		body = `{"MaxResults":3,"NextToken":"` + p.NextToken + `"}`
+	}
+	if len(all) < 8 || all[len(all)-1] != "CreateSecret" || all[0] != "LookupEvents" {
+		t.Errorf("all pages: %v", all)
+	}
+
+	for _, tc := range []struct{ body, errType string }{
+		{`{"MaxResults":51}`, "InvalidMaxResultsException"},
+		{`{"MaxResults":0}`, "InvalidMaxResultsException"},
+		{`{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"x"},{"AttributeKey":"Username","AttributeValue":"y"}]}`, "InvalidLookupAttributesException"},
+		{`{"LookupAttributes":[{"AttributeKey":"Color","AttributeValue":"x"}]}`, "InvalidLookupAttributesException"},
+		{`{"LookupAttributes":[{"AttributeKey":"ReadOnly","AttributeValue":"maybe"}]}`, "InvalidLookupAttributesException"},
+		{`{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":""}]}`, "InvalidLookupAttributesException"},
+		{`{"StartTime":1700000100,"EndTime":1700000000}`, "InvalidTimeRangeException"},
+		{`{"NextToken":"bogus"}`, "InvalidNextTokenException"},
+		{`{"EventCategory":"data"}`, "InvalidEventCategoryException"},
+	} {
+		w := e.do(rootCreds, lookupTarget, tc.body)
+		if got := w.Header().Get("x-amzn-ErrorType"); got != tc.errType {
+			t.Errorf("%s: %s %s, want %s", tc.body, got, w.Body, tc.errType)
+		}
+	}
+	// A token is bound to its query.
+	first := lookup(`{"MaxResults":1}`)
+	w := e.do(rootCreds, lookupTarget, `{"MaxResults":1,"NextToken":"`+first.NextToken+`","LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"GetSecretValue"}]}`)
+	if w.Header().Get("x-amzn-ErrorType") != "InvalidNextTokenException" {
+		t.Errorf("token of another query: %s", w.Body)
+	}
+	if p := lookup(`{"EventCategory":"insight"}`); len(p.Events) != 0 {
+		t.Errorf("insight events: %v", p.Events)
+	}
+	// Time range.
+	if p := lookup(`{"EndTime":1000000000}`); len(p.Events) != 0 {
+		t.Errorf("events before 2001: %v", names(p))
+	}
+	// Only the root may look up events today.
+	w = e.do(creds{aliceKeyID, aliceSecret, ""}, lookupTarget, `{}`)
+	if w.Header().Get("x-amzn-ErrorType") != "AccessDeniedException" {
+		t.Errorf("alice: %d %s", w.Code, w.Body)
+	}
+	checkEvent(t, e.lastEvent(), map[string]any{
+		"eventSource": "cloudtrail.amazonaws.com", "eventName": "LookupEvents", "errorCode": "AccessDeniedException", "readOnly": true,
+	})
+}

@@ -23,7 +23,7 @@ import (
 // Contract (what the edge and cmd/coffer use; a PostgreSQL adapter
 // implements the same methods):
 //
-//	StageAudit(ctx, ev *audit.Event, body []byte, username string) error
+//	StageAudit(ctx, body []byte) error
 //	LookupAudit(ctx, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error)
 //	AuditRecords(ctx, after uint64, limit int) ([]audit.Record, error)
 //	AuditHead(ctx) (audit.ChainState, error)
@@ -45,7 +45,6 @@ type auditLog struct {
 	pending []pendingAudit   // records appended in the current batch
 
 	recStmts map[int]*sql.Stmt // multi-row INSERT INTO audit_records, by row count
-	resStmts map[int]*sql.Stmt // multi-row INSERT INTO audit_resources, by row count
 	stateSt  *sql.Stmt
 	args     []any
 
@@ -54,21 +53,8 @@ type auditLog struct {
 	notify    chan struct{}
 }
 
-// auditIndex holds the event fields copied into lookup columns.
-type auditIndex struct {
-	timeS       int64
-	eventID     string
-	eventName   string
-	eventSource string
-	username    string
-	accessKeyID string
-	readOnly    bool
-	resources   []audit.Resource
-}
-
 type pendingAudit struct {
 	rec audit.Record
-	idx *auditIndex
 }
 
 var errAuditDamaged = errors.New("sqlite: the audit log does not match its chain state; run `coffer audit verify` (refusing to append to a damaged log)")
@@ -77,7 +63,7 @@ var errAuditDamaged = errors.New("sqlite: the audit log does not match its chain
 // missing) and prepares the insert statements. It runs in Open, before the
 // committer starts.
 func (db *DB) openAudit(ctx context.Context) error {
-	a := &auditLog{notify: make(chan struct{}, 1), recStmts: map[int]*sql.Stmt{}, resStmts: map[int]*sql.Stmt{}}
+	a := &auditLog{notify: make(chan struct{}, 1), recStmts: map[int]*sql.Stmt{}}
 	st, err := loadAuditState(ctx, db.write)
 	if err != nil {
 		return err
@@ -93,11 +79,6 @@ func (db *DB) openAudit(ctx context.Context) error {
 			return err
 		}
 		a.recStmts[n] = s
-		if s, err = db.write.PrepareContext(ctx, insertResourcesSQL(n)); err != nil {
-			a.close()
-			return err
-		}
-		a.resStmts[n] = s
 	}
 	a.stateSt, err = db.write.PrepareContext(ctx, `INSERT INTO audit_state (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`)
 	if err != nil {
@@ -109,21 +90,12 @@ func (db *DB) openAudit(ctx context.Context) error {
 }
 
 func insertRecordsSQL(n int) string {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	return "INSERT INTO audit_records (seq, prev, hash, body, time_s, event_id, event_name, event_source, read_only, username, access_key_id) VALUES " +
-		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-}
-
-func insertResourcesSQL(n int) string {
-	return "INSERT OR IGNORE INTO audit_resources (name, seq, type) VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")
+	return "INSERT INTO audit_records (seq, prev, hash, body) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", n), ", ")
 }
 
 func (a *auditLog) close() {
 	for _, s := range a.recStmts {
-		s.Close()
-	}
-	for _, s := range a.resStmts {
 		s.Close()
 	}
 	if a.stateSt != nil {
@@ -198,8 +170,8 @@ func (a *auditLog) commitBatch() {
 	}
 }
 
-// beforeCommit writes the batch's records, their resources and the chain
-// state, in multi-row INSERTs.
+// beforeCommit writes the batch's records and the chain state, in
+// multi-row INSERTs.
 func (a *auditLog) beforeCommit(ctx context.Context, tx *sql.Tx) error {
 	if len(a.pending) == 0 {
 		return nil
@@ -211,33 +183,15 @@ func (a *auditLog) beforeCommit(ctx context.Context, tx *sql.Tx) error {
 	for recs := a.pending; len(recs) > 0; {
 		n := chunkSize(len(recs))
 		args := a.args[:0]
-		for _, p := range recs[:n] {
-			ro := 0
-			if p.idx.readOnly {
-				ro = 1
-			}
-			args = append(args, int64(p.rec.Seq), p.rec.Prev[:], p.rec.Hash[:], p.rec.Body, p.idx.timeS,
-				p.idx.eventID, p.idx.eventName, p.idx.eventSource, ro, p.idx.username, p.idx.accessKeyID)
+		for i := range recs[:n] {
+			r := &recs[i].rec
+			args = append(args, int64(r.Seq), r.Prev[:], r.Hash[:], r.Body)
 		}
 		a.args = args
 		if _, err := tx.StmtContext(ctx, a.recStmts[n]).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("audit: insert records: %w", err)
 		}
 		recs = recs[n:]
-	}
-	args := a.args[:0]
-	for _, p := range a.pending {
-		for _, r := range p.idx.resources {
-			args = append(args, r.ARN, int64(p.rec.Seq), r.Type)
-		}
-	}
-	a.args = args
-	for len(args) > 0 {
-		n := chunkSize(len(args) / 3)
-		if _, err := tx.StmtContext(ctx, a.resStmts[n]).ExecContext(ctx, args[:3*n]...); err != nil {
-			return fmt.Errorf("audit: insert resources: %w", err)
-		}
-		args = args[3*n:]
 	}
 	state, err := a.chain.State().MarshalBinary()
 	if err != nil {
@@ -259,23 +213,11 @@ func chunkSize(n int) int {
 }
 
 // StageAudit stages one audit record into the unit of work in ctx (or
-// commits it on its own when ctx carries none): body is the event's JSON,
-// stored byte for byte; ev supplies the lookup columns and username the
-// LookupEvents user name. The record gets its seq and hashes when the
-// unit commits; if writing it fails, the whole unit fails.
-func (db *DB) StageAudit(ctx context.Context, ev *audit.Event, body []byte, username string) error {
-	if !audit.ValidBody(body) {
-		return audit.ErrBody
-	}
-	idx := &auditIndex{
-		timeS: ev.EventTime.Unix(), eventID: ev.EventID, eventName: ev.EventName, eventSource: ev.EventSource,
-		username: username, accessKeyID: ev.UserIdentity.AccessKeyID, readOnly: ev.ReadOnly,
-	}
-	for _, r := range ev.Resources {
-		if r.ARN != "" && !hasResource(idx.resources, r.ARN) {
-			idx.resources = append(idx.resources, audit.Resource{ARN: r.ARN, Type: r.Type})
-		}
-	}
+// commits it on its own when ctx carries none): body is the event's JSON
+// (a single-line object, as audit.Event.Marshal makes it), stored byte for
+// byte. The record gets its seq and hashes when the unit commits; if
+// writing it fails, the whole unit fails.
+func (db *DB) StageAudit(ctx context.Context, body []byte) error {
 	u, own := db.unitFor(ctx)
 	if own {
 		defer u.Rollback()
@@ -286,22 +228,13 @@ func (db *DB) StageAudit(ctx context.Context, ev *audit.Event, body []byte, user
 		if err != nil {
 			return err
 		}
-		a.pending = append(a.pending, pendingAudit{rec: rec, idx: idx})
+		a.pending = append(a.pending, pendingAudit{rec: rec})
 		return nil
 	}})
 	if own {
 		return u.Commit()
 	}
 	return nil
-}
-
-func hasResource(rs []audit.Resource, arn string) bool {
-	for _, r := range rs {
-		if r.ARN == arn {
-			return true
-		}
-	}
-	return false
 }
 
 // AuditHead returns the chain state of the committed records.

@@ -23,10 +23,10 @@ var LookupKeys = []string{"EventId", "EventName", "ReadOnly", "Username", "Resou
 // ErrLookupKey is returned by LookupAudit for a key not in LookupKeys.
 var ErrLookupKey = errors.New("sqlite: unknown audit lookup attribute")
 
+// lookupColumns are the audit_events columns of the lookup keys.
 var lookupColumns = map[string]string{
 	"EventId":     "event_id",
 	"EventName":   "event_name",
-	"ReadOnly":    "read_only",
 	"Username":    "username",
 	"EventSource": "event_source",
 	"AccessKeyId": "access_key_id",
@@ -57,18 +57,14 @@ func lookupAudit(ctx context.Context, q *sql.DB, key, value string, start, end t
 	}
 	var where []string
 	var args []any
-	from := "audit_records r"
-	seqCol := "r.seq"
 	switch key {
 	case "":
 	case "ResourceName", "ResourceType":
-		col := "name"
+		field := "$.ARN"
 		if key == "ResourceType" {
-			col = "type"
+			field = "$.type"
 		}
-		from = "audit_resources x JOIN audit_records r ON r.seq = x.seq"
-		seqCol = "x.seq"
-		where = append(where, "x."+col+" = ?")
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(CAST(body AS TEXT), '$.resources') WHERE json_extract(value, '"+field+"') = ?)")
 		args = append(args, value)
 	case "ReadOnly":
 		ro := 0
@@ -77,33 +73,34 @@ func lookupAudit(ctx context.Context, q *sql.DB, key, value string, start, end t
 		} else if value != "false" {
 			return nil, fmt.Errorf("%w: ReadOnly must be true or false", ErrLookupKey)
 		}
-		where = append(where, "r.read_only = ?")
+		where = append(where, "read_only = ?")
 		args = append(args, ro)
 	default:
 		col, ok := lookupColumns[key]
 		if !ok {
 			return nil, fmt.Errorf("%w: %q", ErrLookupKey, key)
 		}
-		where = append(where, "r."+col+" = ?")
+		where = append(where, col+" = ?")
 		args = append(args, value)
 	}
 	if before > 0 {
-		where = append(where, seqCol+" < ?")
+		where = append(where, "seq < ?")
 		args = append(args, int64(before))
 	}
+	// eventTime is "2006-01-02T15:04:05Z" (UTC): text order is time order.
 	if !start.IsZero() {
-		where = append(where, "r.time_s >= ?")
-		args = append(args, start.Unix())
+		where = append(where, "event_time >= ?")
+		args = append(args, start.UTC().Format(audit.TimeFormat))
 	}
 	if !end.IsZero() {
-		where = append(where, "r.time_s <= ?")
-		args = append(args, end.Unix())
+		where = append(where, "event_time <= ?")
+		args = append(args, end.UTC().Format(audit.TimeFormat))
 	}
-	query := "SELECT r.seq, r.prev, r.hash, r.body FROM " + from
+	query := "SELECT seq, prev, hash, body FROM audit_events"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY " + seqCol + " DESC LIMIT ?"
+	query += " ORDER BY seq DESC LIMIT ?"
 	args = append(args, limit)
 	return queryRecords(ctx, q, query, args...)
 }

@@ -1,34 +1,16 @@
 -- The audit trail (see internal/audit and internal/sqlite/audit.go).
 --
--- One row per recorded request, in commit order. seq, prev, hash and body
--- are the hash-chained record: body is the event JSON byte for byte as it
--- was hashed (never re-encoded). The other columns copy event fields for
--- lookups (CloudTrail LookupEvents, coffer audit query); they are not
--- covered by the hash, so verification reads only seq/prev/hash/body.
+-- One row per recorded request, in commit order: the hash-chained record.
+-- body is the event JSON byte for byte as it was hashed (never re-encoded,
+-- never parsed into another form). Nothing else is stored per record, so
+-- that appending stays cheap and no lookup column can disagree with the
+-- hashed body: lookups read the body (see the audit_events view).
 CREATE TABLE IF NOT EXISTS audit_records (
-	seq           INTEGER PRIMARY KEY,
-	prev          BLOB NOT NULL,
-	hash          BLOB NOT NULL,
-	body          BLOB NOT NULL,
-	time_s        INTEGER NOT NULL,
-	event_id      TEXT NOT NULL,
-	event_name    TEXT NOT NULL,
-	event_source  TEXT NOT NULL,
-	read_only     INTEGER NOT NULL,
-	username      TEXT NOT NULL,
-	access_key_id TEXT NOT NULL
+	seq  INTEGER PRIMARY KEY,
+	prev BLOB NOT NULL,
+	hash BLOB NOT NULL,
+	body BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_by_name ON audit_records (event_name, seq);
-CREATE INDEX IF NOT EXISTS audit_by_user ON audit_records (username, seq);
-CREATE INDEX IF NOT EXISTS audit_by_key  ON audit_records (access_key_id, seq);
-
--- The resources (ARNs) each record names, for ResourceName/ResourceType lookups.
-CREATE TABLE IF NOT EXISTS audit_resources (
-	name TEXT NOT NULL,
-	seq  INTEGER NOT NULL,
-	type TEXT NOT NULL,
-	PRIMARY KEY (name, seq)
-) WITHOUT ROWID;
 
 -- The chain state (audit.ChainState, binary form) after the last record,
 -- written in the same transaction as the records it covers.
@@ -44,3 +26,31 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
 	note       BLOB NOT NULL,
 	created_ms INTEGER NOT NULL
 );
+
+-- The events with the fields CloudTrail's LookupEvents filters on, for
+-- LookupAudit and for operators (sqlite3 coffer.db "SELECT … FROM
+-- audit_events WHERE event_name = 'GetSecretValue'"). username follows
+-- awsapi.AuditUsername: the IAM user name, "root" for the account root,
+-- the session name (after the last "/" of the ARN) for sessions.
+CREATE VIEW IF NOT EXISTS audit_events AS
+SELECT seq, prev, hash, body,
+	json_extract(CAST(body AS TEXT), '$.eventTime')                AS event_time,
+	json_extract(CAST(body AS TEXT), '$.eventID')                  AS event_id,
+	json_extract(CAST(body AS TEXT), '$.eventName')                AS event_name,
+	json_extract(CAST(body AS TEXT), '$.eventSource')              AS event_source,
+	json_extract(CAST(body AS TEXT), '$.readOnly')                 AS read_only,
+	json_extract(CAST(body AS TEXT), '$.userIdentity.accessKeyId') AS access_key_id,
+	json_extract(CAST(body AS TEXT), '$.errorCode')                AS error_code,
+	json_extract(CAST(body AS TEXT), '$.sourceIPAddress')          AS source_ip,
+	COALESCE(
+		json_extract(CAST(body AS TEXT), '$.userIdentity.userName'),
+		CASE
+			WHEN json_extract(CAST(body AS TEXT), '$.userIdentity.type') = 'Root' THEN 'root'
+			WHEN json_extract(CAST(body AS TEXT), '$.userIdentity.type') IN ('AssumedRole', 'FederatedUser', 'WebIdentityUser')
+				AND instr(json_extract(CAST(body AS TEXT), '$.userIdentity.arn'), '/') > 0
+			THEN replace(json_extract(CAST(body AS TEXT), '$.userIdentity.arn'),
+				rtrim(json_extract(CAST(body AS TEXT), '$.userIdentity.arn'),
+					replace(json_extract(CAST(body AS TEXT), '$.userIdentity.arn'), '/', '')), '')
+		END,
+		'') AS username
+FROM audit_records;

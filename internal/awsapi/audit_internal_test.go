@@ -1,0 +1,127 @@
+package awsapi
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/coffer-dev/coffer/internal/awsapi/awsjson"
+	"github.com/coffer-dev/coffer/internal/awsapi/smapi"
+)
+
+func TestLowerCamel(t *testing.T) {
+	for in, want := range map[string]string{
+		"ARN": "arn", "KeyId": "keyId", "AWSAccountId": "awsAccountId", "VersionId": "versionId",
+		"name": "name", "KMSKeyId": "kmsKeyId", "": "",
+	} {
+		if got := lowerCamel(in); got != want {
+			t.Errorf("lowerCamel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestARNParts(t *testing.T) {
+	for _, tc := range []struct{ arn, account, typ string }{
+		{"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", "123456789012", "AWS::SecretsManager::Secret"},
+		{"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", "123456789012", "AWS::KMS::Key"},
+		{"arn:aws:kms:us-east-1:123456789012:alias/app", "123456789012", "AWS::KMS::Alias"},
+		{"arn:aws:iam::123456789012:user/alice", "123456789012", "AWS::IAM::User"},
+		{"arn:aws:iam::123456789012:role/app", "123456789012", "AWS::IAM::Role"},
+		{"arn:aws:iam::123456789012:root", "123456789012", "AWS::IAM::Root"},
+		{"arn:aws:s3:::bucket", "", ""},
+		{"arn:aws:x", "", ""},
+		{"not-an-arn", "", ""},
+	} {
+		account, typ := arnParts(tc.arn)
+		if account != tc.account || typ != tc.typ {
+			t.Errorf("arnParts(%q) = %q, %q; want %q, %q", tc.arn, account, typ, tc.account, tc.typ)
+		}
+	}
+}
+
+// Response elements keep identifying members only: never a value, a blob,
+// or a member nobody allowed.
+func TestResponseElements(t *testing.T) {
+	v := "v1"
+	got := responseElements(&smapi.PutSecretValueOutput{ARN: ptr("arn:x"), Name: ptr("db"), VersionId: &v, VersionStages: []string{"AWSCURRENT"}})
+	want := map[string]any{"arn": ptr("arn:x"), "name": ptr("db"), "versionId": &v, "versionStages": []string{"AWSCURRENT"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("PutSecretValue (-want +got):\n%s", diff)
+	}
+	if got := responseElements(&smapi.GetSecretValueOutput{ARN: ptr("arn:x"), SecretString: ptr("hunter2"), SecretBinary: []byte{1}}); len(got) != 1 {
+		t.Errorf("GetSecretValue output: %v", got)
+	}
+	if got := responseElements(&smapi.GetRandomPasswordOutput{RandomPassword: ptr("pw")}); got != nil {
+		t.Errorf("GetRandomPassword output: %v", got)
+	}
+	type keyMetadata struct {
+		KeyId        *string
+		Arn          *string
+		CreationDate *awsjson.Time
+		Tags         map[string]string // not allowed
+	}
+	type credentials struct {
+		AccessKeyId     *string
+		SecretAccessKey *string
+		SessionToken    *string
+	}
+	type out struct {
+		KeyMetadata *keyMetadata
+		Credentials *credentials
+		Plaintext   []byte
+		Name        struct{ Secret string } // allowed name, not a plain value
+		KeyId       *string
+	}
+	got = responseElements(&out{
+		KeyMetadata: &keyMetadata{KeyId: ptr("k"), Arn: ptr("arn:k"), Tags: map[string]string{"a": "b"}},
+		Credentials: &credentials{AccessKeyId: ptr("ASIA"), SecretAccessKey: ptr("secret"), SessionToken: ptr("tok")},
+		Plaintext:   []byte("pt"), Name: struct{ Secret string }{"s"}, KeyId: ptr("k"),
+	})
+	want = map[string]any{
+		"keyMetadata": map[string]any{"keyId": ptr("k"), "arn": ptr("arn:k")},
+		"credentials": map[string]any{"accessKeyId": ptr("ASIA"), "sessionToken": ptr("tok")}, // HMAC'd by auditJSON
+		"keyId":       ptr("k"),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("nested (-want +got):\n%s", diff)
+	}
+}
+
+func TestEventNameOfUnroutedRequest(t *testing.T) {
+	for target, want := range map[string]string{
+		"secretsmanager.GetSecretValue": "GetSecretValue",
+		"TrentService.Bogus<x>":         "Bogusx",
+		"":                              "UnknownOperation",
+		"a.b.c.日本":                      "UnknownOperation",
+	} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("X-Amz-Target", target)
+		c := &call{r: r}
+		if got := c.eventName(); got != want {
+			t.Errorf("eventName(%q) = %q, want %q", target, got, want)
+		}
+	}
+	r := httptest.NewRequest("GET", "/?Action=GetCallerIdentity&Version=2011-06-15", nil)
+	if got := (&call{r: r}).eventName(); got != "GetCallerIdentity" {
+		t.Errorf("query action: %q", got)
+	}
+}
+
+func TestAuditHelpers(t *testing.T) {
+	for s, want := range map[string]bool{
+		"AKIAIOSFODNN7EXAMPLE": true, "ASIA0123456789ABCDEF": true,
+		"short": false, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY": false, "akiaiosfodnn7example": false,
+	} {
+		if got := looksLikeAccessKeyID(s); got != want {
+			t.Errorf("looksLikeAccessKeyID(%q) = %v", s, got)
+		}
+	}
+	if got := clip("héllo", 2); got != "h" {
+		t.Errorf("clip: %q", got)
+	}
+	r := httptest.NewRequest("GET", "/?X-Amz-Security-Token=tok%2B1&Action=x", nil)
+	if got := securityToken(r); got != "tok+1" {
+		t.Errorf("presigned token: %q", got)
+	}
+}
