@@ -53,6 +53,7 @@ type server struct {
 	Secret  string
 	cmd     *exec.Cmd
 	logs    *syncBuffer
+	stdout  *syncBuffer // everything the process printed on stdout
 	exited  chan struct{}
 	args    []string
 	env     []string
@@ -104,6 +105,7 @@ func (s *server) start() {
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), s.env...)
 	s.logs = &syncBuffer{}
+	s.stdout = &syncBuffer{}
 	cmd.Stderr = s.logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -115,9 +117,12 @@ func (s *server) start() {
 	s.cmd = cmd
 	s.exited = make(chan struct{})
 	urls := make(chan string, 1)
+	out := s.stdout
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 16<<20)
 		for sc.Scan() {
+			out.Write(append(sc.Bytes(), '\n'))
 			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
 				urls <- m[1]
 			}
