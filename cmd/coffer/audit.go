@@ -617,6 +617,9 @@ func auditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
 	}
+	if _, err := os.Stat(o.dbPath()); err != nil {
+		return err
+	}
 	// With the server stopped, sign a checkpoint of everything first.
 	if db, err := sqlite.Open(o.dbPath(), sqlite.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}); err == nil {
 		err = signOffline(ctx, db, &o)

@@ -3,6 +3,7 @@ package awsapi
 import (
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -124,4 +125,35 @@ func TestAuditHelpers(t *testing.T) {
 	if got := securityToken(r); got != "tok+1" {
 		t.Errorf("presigned token: %q", got)
 	}
+}
+
+func TestLookupToken(t *testing.T) {
+	fp := lookupFingerprint("EventName", "GetSecretValue", time.Time{}, time.Unix(1700000000, 0))
+	tok := lookupToken(42, fp)
+	if seq, ok := parseLookupToken(tok, fp); !ok || seq != 42 {
+		t.Fatalf("round trip: %d %v", seq, ok)
+	}
+	other := lookupFingerprint("EventName", "PutSecretValue", time.Time{}, time.Unix(1700000000, 0))
+	if _, ok := parseLookupToken(tok, other); ok {
+		t.Error("token accepted for another query")
+	}
+	for _, bad := range []string{"", "x", tok + "A", lookupToken(0, fp)} {
+		if _, ok := parseLookupToken(bad, fp); ok {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+// FuzzLookupToken: NextToken comes from clients.
+func FuzzLookupToken(f *testing.F) {
+	fp := lookupFingerprint("", "", time.Time{}, time.Time{})
+	f.Add(lookupToken(7, fp))
+	f.Add("AQAAAAAAAAAHAAAAAAAAAAA")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, tok string) {
+		seq, ok := parseLookupToken(tok, fp)
+		if ok && (seq == 0 || lookupToken(seq, fp) != tok) {
+			t.Fatalf("accepted %q as %d", tok, seq)
+		}
+	})
 }

@@ -328,8 +328,8 @@ func TestLookupEvents(t *testing.T) {
 
 	type event struct {
 		EventId, EventName, ReadOnly, AccessKeyId, EventSource, Username, CloudTrailEvent string
-		EventTime                                                                        float64
-		Resources                                                                        []struct{ ResourceType, ResourceName string }
+		EventTime                                                                         float64
+		Resources                                                                         []struct{ ResourceType, ResourceName string }
 	}
 	type page struct {
 		Events    []event

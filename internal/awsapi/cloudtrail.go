@@ -225,10 +225,11 @@ func lookupToken(seq uint64, fp [8]byte) string {
 }
 
 func parseLookupToken(tok string, fp [8]byte) (uint64, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(b) != 17 || b[0] != 1 || [8]byte(b[9:]) != fp {
 		return 0, false
 	}
 	seq := binary.BigEndian.Uint64(b[1:])
-	return seq, seq > 0
+	// Only the canonical form (the decoder skips line breaks).
+	return seq, seq > 0 && lookupToken(seq, fp) == tok
 }
