@@ -67,9 +67,12 @@ type auditParamser interface{ AuditParams() map[string]any }
 // responseElements itself (names lower camel case; secrets left out).
 type auditResponder interface{ AuditResponse() map[string]any }
 
+// Names scrubbed from request parameters and response elements at any
+// depth, case-insensitively: the audit package's defaults, plus STS MFA
+// codes (dropped) and KMS grant tokens (bearer tokens: HMAC'd).
 var (
-	auditDrop = audit.DefaultDropParams()
-	auditHMAC = audit.DefaultHMACParams()
+	auditDrop = append(audit.DefaultDropParams(), "TokenCode")
+	auditHMAC = append(audit.DefaultHMACParams(), "GrantTokens")
 )
 
 // maxAuditResources bounds the resources list of one event.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/awsapi/awsjson"
 	"github.com/coffer-dev/coffer/internal/awsapi/smapi"
 )
@@ -156,4 +157,25 @@ func FuzzLookupToken(f *testing.F) {
 			t.Fatalf("accepted %q as %d", tok, seq)
 		}
 	})
+}
+
+func TestAuditJSONScrubs(t *testing.T) {
+	h, err := audit.NewHasher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := auditJSON(h, map[string]any{
+		"secretId": "db", "clientRequestToken": "tok", "grantTokens": []string{"g1"}, "tokenCode": "123456",
+		"nested": map[string]any{"secretString": "hunter2", "sessionToken": "st"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"clientRequestToken":"` + h.HMAC("tok") + `","grantTokens":["` + h.HMAC("g1") + `"],"nested":{"sessionToken":"` + h.HMAC("st") + `"},"secretId":"db"}`
+	if string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got, err := auditJSON(h, nil); got != nil || err != nil {
+		t.Errorf("empty: %s %v", got, err)
+	}
 }
