@@ -1,6 +1,7 @@
 // Command coffer is Coffer's single binary: the server and its tools.
 //
 //	coffer server [flags]     run the AWS-compatible API server
+//	coffer root-key rotate    re-wrap key material under a new root key (offline)
 //	coffer version            print the version
 //
 // Run "coffer <command> -h" for a command's flags.
@@ -27,6 +28,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
+		{"root-key", "rotate the root key (offline): coffer root-key rotate -h", runRootKey},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "coffer", version)
 			return nil
