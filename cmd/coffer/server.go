@@ -184,9 +184,9 @@ func checkListen(addr string, tlsOn, insecure bool) error {
 
 // appConfig says where an App's state lives.
 type appConfig struct {
-	dataDir     string
-	region      string
-	accountID   string
+	dataDir         string
+	region          string
+	accountID       string
 	rootKeyFile     string
 	rootKeyKMSKeyID string
 	log             *slog.Logger
