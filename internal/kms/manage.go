@@ -469,9 +469,10 @@ func (s *Service) UpdateAlias(ctx context.Context, name, target string) error {
 				return nil, errf(ErrLimitExceeded, "A KMS key can have at most %d aliases.", maxAliasesPerKey)
 			}
 		}
-		cur.TargetKeyID = k.ID
-		cur.UpdatedAt = s.now().UTC()
-		return cur, nil
+		next := *cur // a new value: the store writes nothing for cur itself
+		next.TargetKeyID = k.ID
+		next.UpdatedAt = s.now().UTC()
+		return &next, nil
 	})
 }
 
