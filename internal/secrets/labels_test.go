@@ -109,6 +109,18 @@ func TestLabelRules(t *testing.T) {
 			{func(e *env, t *testing.T) { e.stage(t, "s", cur, v(1), v(2)) },
 				map[string][]string{v(1): l(cur), v(2): l(prev)}, "v1"},
 		}},
+		{"first version of an empty secret gets AWSCURRENT even with explicit stages", []step{
+			{func(e *env, t *testing.T) {
+				if _, err := e.svc.Delete(e.ctx, "s", nil, true); err != nil {
+					t.Fatal(err)
+				}
+				e.create(t, "s", "", "")
+				r := e.put(t, "s", v(5), "v5", pend)
+				if !cmp.Equal(l(r.Stages...), l(cur, pend)) {
+					t.Errorf("response stages %v, want AWSCURRENT and AWSPENDING", r.Stages)
+				}
+			}, map[string][]string{v(5): l(cur, pend)}, "v5"},
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
