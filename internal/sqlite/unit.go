@@ -95,13 +95,21 @@ func (u *Unit) lookup(key string) (any, bool) {
 	return v, ok
 }
 
+// holds reports whether the unit holds the lock on key.
+func (u *Unit) holds(key string) bool {
+	for _, k := range u.locks {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
 // lock takes a per-key lock for the rest of the unit's life (re-entrant
 // within the unit).
 func (u *Unit) lock(ctx context.Context, key string) error {
-	for _, k := range u.locks {
-		if k == key {
-			return nil
-		}
+	if u.holds(key) {
+		return nil
 	}
 	if err := u.db.locks.lock(ctx, key); err != nil {
 		return err
