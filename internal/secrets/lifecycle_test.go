@@ -503,4 +503,3 @@ func TestLookupPartialARN(t *testing.T) {
 	_, err := e.svc.Lookup(e.ctx, s.ARN[:len(s.ARN)-6]+"zzzzzz")
 	wantErr(t, err, secrets.ErrNotFound, msgNotFound)
 }
-

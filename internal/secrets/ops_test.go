@@ -290,20 +290,20 @@ func TestErrors(t *testing.T) {
 
 		// DeleteSecret
 		{name: "delete/window too short", kind: secrets.ErrInvalidParameter,
-			msg: "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+			msg:  "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
 			call: func(e *env, t *testing.T) error { _, err := e.svc.Delete(e.ctx, "s", win(6), false); return err }},
 		{name: "delete/window too long", kind: secrets.ErrInvalidParameter,
-			msg: "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
+			msg:  "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
 			call: func(e *env, t *testing.T) error { _, err := e.svc.Delete(e.ctx, "s", win(31), false); return err }},
 		{name: "delete/window and force", kind: secrets.ErrInvalidParameter,
-			msg: "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+			msg:  "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
 			call: func(e *env, t *testing.T) error { _, err := e.svc.Delete(e.ctx, "s", win(7), true); return err }},
 		{name: "delete/unknown", kind: secrets.ErrNotFound, msg: msgNotFound,
 			call: func(e *env, t *testing.T) error { _, err := e.svc.Delete(e.ctx, "nope", nil, false); return err }},
 		{name: "delete/invalid name even with force", kind: secrets.ErrValidation, msg: msgInvalidName,
 			call: func(e *env, t *testing.T) error { _, err := e.svc.Delete(e.ctx, "Inv Name", nil, true); return err }},
 		{name: "delete/already scheduled", kind: secrets.ErrInvalidRequest,
-			msg: "You can't perform this operation on the secret because it was already scheduled for deletion.",
+			msg:  "You can't perform this operation on the secret because it was already scheduled for deletion.",
 			call: func(e *env, t *testing.T) error { _, err := e.svc.Delete(e.ctx, "gone", nil, false); return err }},
 
 		// TagResource / UntagResource
