@@ -51,7 +51,7 @@ type edge struct {
 	logs  *lockedBuffer
 }
 
-func newEdge(t *testing.T) *edge {
+func newEdge(t testing.TB) *edge {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	logs := &lockedBuffer{}
@@ -112,7 +112,7 @@ func (e *edge) request(target string, body []byte) *http.Request {
 }
 
 // sign signs req (body included) as the root at the edge's clock time.
-func (e *edge) sign(t *testing.T, req *http.Request, body []byte) {
+func (e *edge) sign(t testing.TB, req *http.Request, body []byte) {
 	t.Helper()
 	h := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}
@@ -121,7 +121,7 @@ func (e *edge) sign(t *testing.T, req *http.Request, body []byte) {
 	}
 }
 
-func (e *edge) do(t *testing.T, req *http.Request) *response {
+func (e *edge) do(t testing.TB, req *http.Request) *response {
 	t.Helper()
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
@@ -138,7 +138,7 @@ func (e *edge) do(t *testing.T, req *http.Request) *response {
 }
 
 // call sends a signed request with a raw JSON body.
-func (e *edge) call(t *testing.T, op, body string) *response {
+func (e *edge) call(t testing.TB, op, body string) *response {
 	t.Helper()
 	req := e.request("secretsmanager."+op, []byte(body))
 	e.sign(t, req, []byte(body))
@@ -148,7 +148,7 @@ func (e *edge) call(t *testing.T, op, body string) *response {
 // checkEnvelope asserts what every response carries: a request id, a
 // Date, the JSON content type, and for errors the type header matching
 // the body; only InternalServiceError is a 500.
-func checkEnvelope(t *testing.T, r *response) {
+func checkEnvelope(t testing.TB, r *response) {
 	t.Helper()
 	if id := r.Header.Get("x-amzn-RequestId"); len(id) != 36 || strings.Count(id, "-") != 4 {
 		t.Errorf("x-amzn-RequestId %q", id)
