@@ -351,22 +351,15 @@ func (db *DB) stageSecret(u *Unit, name string, old *secrets.Secret, ch *secrets
 
 func (db *DB) Touch(ctx context.Context, name, arn, versionID string, day time.Time) error {
 	u, own := db.unitFor(ctx)
-	if !own && !u.holds("s:"+name) {
-		// Recording a read is bookkeeping; it must not make the request's
-		// unit hold the secret's lock until the unit commits. A request
-		// that reads several secrets (BatchGetSecretValue) would otherwise
-		// collect their locks in request order, and two such requests in
-		// opposite orders would wait for each other forever. Commit the
-		// touch on its own instead (it is idempotent). A unit that already
-		// holds the lock (it wrote the secret) records the read itself.
-		u, own = db.newUnit(), true
-	}
 	if own {
 		defer u.Rollback()
 		ctx = context.WithValue(ctx, unitKey{}, u)
 	}
-	if err := u.lock(ctx, "s:"+name); err != nil {
-		return err
+	// Recording the access day is best effort: if another request holds the
+	// secret (a writer, or a batch read touching secrets in another order),
+	// skip it rather than wait — the next read records the day.
+	if !u.tryLock("s:" + name) {
+		return nil
 	}
 	cur, err := db.current(ctx, name)
 	if err != nil || cur == nil || cur.ARN != arn {
