@@ -123,9 +123,9 @@ func TestSigV4(t *testing.T) {
 	flip := func(s string, i int) string {
 		c := s[i]
 		switch {
-		case c == '0':
-			c = '1'
-		case c >= '1' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c == '0', c == 'a', c == 'A':
+			c++
+		case c >= '1' && c <= '9', c >= 'b' && c <= 'z', c >= 'B' && c <= 'Z':
 			c--
 		default:
 			c = 'x'
