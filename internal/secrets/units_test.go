@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -64,6 +65,96 @@ func TestBatchGetInUnitsNoDeadlock(t *testing.T) {
 	for _, id := range ids {
 		if got := e.lookup(t, id).LastAccessedAt; !got.Equal(want) {
 			t.Errorf("%s: LastAccessedAt %v, want %v", id, got, want)
+		}
+	}
+}
+
+// TestConcurrentLabelMoves: puts with and without stages and AWSCURRENT
+// moves race on one secret, each in its own unit as the edge runs them.
+// Whatever the interleaving, every label stays on at most one version,
+// there is exactly one AWSCURRENT and at most one AWSPREVIOUS, and every
+// acknowledged put left its version.
+func TestConcurrentLabelMoves(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.create(t, "race", tok(0), "v0")
+	var (
+		mu    sync.Mutex
+		acked []string
+		wg    sync.WaitGroup
+	)
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 12; i++ {
+				ctx, unit := e.db.Begin(e.ctx)
+				sec, err := e.svc.Lookup(ctx, "race")
+				if err != nil {
+					t.Error(err)
+					unit.Rollback()
+					return
+				}
+				switch (w + i) % 3 {
+				case 0, 1: // a put, half of them pending
+					id := tok(1000 + 100*w + i)
+					var stages []string
+					if i%2 == 0 {
+						stages = []string{"AWSPENDING", fmt.Sprintf("W%d", w)}
+					}
+					if _, err := e.svc.PutValue(ctx, sec, secrets.PutInput{Token: id, Value: *str(id), Stages: stages}); err != nil {
+						t.Error(err)
+						unit.Rollback()
+						return
+					}
+					if err := unit.Commit(); err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					acked = append(acked, id)
+					mu.Unlock()
+				case 2: // promote whatever is pending, as a rotation would
+					pend, cur := sec.Staged("AWSPENDING"), sec.Staged("AWSCURRENT")
+					if pend == nil || cur == nil || pend.ID == cur.ID {
+						unit.Rollback()
+						continue
+					}
+					// sec may be stale by now: the service must then refuse.
+					_, err := e.svc.UpdateVersionStage(ctx, sec, "AWSCURRENT", pend.ID, cur.ID)
+					if err != nil && !errors.Is(err, secrets.ErrInvalidParameter) {
+						t.Error(err)
+					}
+					if err != nil {
+						unit.Rollback()
+						continue
+					}
+					if err := unit.Commit(); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	e.checkLabelInvariants(t, "race")
+	s := e.lookup(t, "race")
+	prev := 0
+	for _, v := range s.Versions {
+		for _, l := range v.Stages {
+			if l == "AWSPREVIOUS" {
+				prev++
+			}
+		}
+	}
+	if prev > 1 {
+		t.Errorf("%d versions carry AWSPREVIOUS", prev)
+	}
+	for _, id := range acked {
+		if s.Version(id) == nil {
+			t.Errorf("acknowledged version %s is missing", id)
+		} else if got := e.value(t, "race", id, ""); got != id {
+			t.Errorf("version %s holds %q", id, got)
 		}
 	}
 }
