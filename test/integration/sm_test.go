@@ -239,6 +239,11 @@ func TestSecretsManagerSDK(t *testing.T) {
 		if e.Tags != nil || e.Description != nil || e.LastAccessedDate != nil || e.KmsKeyId != nil || e.RotationEnabled != nil {
 			t.Errorf("fields that should be absent: tags %v description %v accessed %v", e.Tags, e.Description, e.LastAccessedDate)
 		}
+		// Created with KmsKeyId alias/aws/secretsmanager: the default key is not shown.
+		b := must[*sm.DescribeSecretOutput](t)(c.DescribeSecret(cx, &sm.DescribeSecretInput{SecretId: aws.String("sdk/binary")}))
+		if b.KmsKeyId != nil {
+			t.Errorf("default key shown as %s", *b.KmsKeyId)
+		}
 		_, err := c.DescribeSecret(cx, &sm.DescribeSecretInput{SecretId: aws.String("sdk/nope")})
 		wantAPIError(t, err, "ResourceNotFoundException", msgNotFound)
 	})
@@ -406,6 +411,79 @@ func TestSecretsManagerSDK(t *testing.T) {
 		if *re.ARN == binARN {
 			t.Error("re-created secret has the old ARN")
 		}
+	})
+
+	t.Run("every SecretId operation: invalid name and unknown secret", func(t *testing.T) {
+		ops := map[string]func(id string) error{
+			"GetSecretValue": func(id string) error {
+				_, err := c.GetSecretValue(cx, &sm.GetSecretValueInput{SecretId: &id})
+				return err
+			},
+			"DescribeSecret": func(id string) error {
+				_, err := c.DescribeSecret(cx, &sm.DescribeSecretInput{SecretId: &id})
+				return err
+			},
+			"PutSecretValue": func(id string) error {
+				_, err := c.PutSecretValue(cx, &sm.PutSecretValueInput{SecretId: &id, SecretString: aws.String("x")})
+				return err
+			},
+			"UpdateSecret": func(id string) error {
+				_, err := c.UpdateSecret(cx, &sm.UpdateSecretInput{SecretId: &id, Description: aws.String("x")})
+				return err
+			},
+			"UpdateSecretVersionStage": func(id string) error {
+				_, err := c.UpdateSecretVersionStage(cx, &sm.UpdateSecretVersionStageInput{SecretId: &id, VersionStage: aws.String("X"), MoveToVersionId: aws.String(tokN(1))})
+				return err
+			},
+			"ListSecretVersionIds": func(id string) error {
+				_, err := c.ListSecretVersionIds(cx, &sm.ListSecretVersionIdsInput{SecretId: &id})
+				return err
+			},
+			"DeleteSecret": func(id string) error {
+				_, err := c.DeleteSecret(cx, &sm.DeleteSecretInput{SecretId: &id})
+				return err
+			},
+			"RestoreSecret": func(id string) error {
+				_, err := c.RestoreSecret(cx, &sm.RestoreSecretInput{SecretId: &id})
+				return err
+			},
+			"TagResource": func(id string) error {
+				_, err := c.TagResource(cx, &sm.TagResourceInput{SecretId: &id, Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+				return err
+			},
+			"UntagResource": func(id string) error {
+				_, err := c.UntagResource(cx, &sm.UntagResourceInput{SecretId: &id, TagKeys: []string{"k"}})
+				return err
+			},
+		}
+		for name, op := range ops {
+			for _, bad := range []string{"Inv Name", " Inv*Name? "} {
+				if err := op(bad); err == nil {
+					t.Errorf("%s(%q) succeeded", name, bad)
+				} else {
+					var ae smithy.APIError
+					if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || ae.ErrorMessage() != msgBadName {
+						t.Errorf("%s(%q): %v", name, bad, err)
+					}
+				}
+			}
+			for _, missing := range []string{"sdk/absent", "arn:aws:secretsmanager:us-east-1:" + strings.Split(strARN, ":")[4] + ":secret:sdk/absent-AbCdEf"} {
+				err := op(missing)
+				var ae smithy.APIError
+				if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" || ae.ErrorMessage() != msgNotFound {
+					t.Errorf("%s(%q): %v", name, missing, err)
+				}
+			}
+		}
+		// UpdateSecret reusing a token with another value, and a label move
+		// on a secret scheduled for deletion.
+		u := must[*sm.UpdateSecretOutput](t)(c.UpdateSecret(cx, &sm.UpdateSecretInput{SecretId: aws.String("sdk/max"), SecretString: aws.String("u1"), ClientRequestToken: aws.String(tokN(50))}))
+		_, err := c.UpdateSecret(cx, &sm.UpdateSecretInput{SecretId: aws.String("sdk/max"), SecretString: aws.String("u2"), ClientRequestToken: aws.String(tokN(50))})
+		wantAPIError(t, err, "ResourceExistsException", "You can't use ClientRequestToken "+tokN(50)+" because that value is already in use for a version of secret "+*u.ARN+".")
+		must[*sm.DeleteSecretOutput](t)(c.DeleteSecret(cx, &sm.DeleteSecretInput{SecretId: aws.String("sdk/max")}))
+		_, err = c.UpdateSecretVersionStage(cx, &sm.UpdateSecretVersionStageInput{SecretId: aws.String("sdk/max"), VersionStage: aws.String("X"), MoveToVersionId: aws.String(tokN(50))})
+		wantAPIError(t, err, "InvalidRequestException", msgMarked)
+		must[*sm.RestoreSecretOutput](t)(c.RestoreSecret(cx, &sm.RestoreSecretInput{SecretId: aws.String("sdk/max")}))
 	})
 
 	t.Run("not yet implemented operations", func(t *testing.T) {
