@@ -517,6 +517,12 @@ func (s *Service) addVersion(ctx context.Context, cur *Secret, token string, v V
 	for _, l := range stages {
 		moveLabel(cur, l, token)
 	}
+	// "If this operation creates the first version for the secret, then
+	// Secrets Manager automatically attaches the staging label AWSCURRENT
+	// to it" (PutSecretValue API reference), whatever VersionStages says.
+	if cur.Staged(StageCurrent) == nil {
+		moveLabel(cur, StageCurrent, token)
+	}
 	if err := checkLabelCount(cur); err != nil {
 		return nil, nil, err
 	}

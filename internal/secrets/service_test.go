@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -34,7 +35,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "coffer.db"), sqlite.Options{})
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "coffer.db"), sqlite.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	}
 	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	k := kms.New(kms.Config{Store: db, Root: root, Region: "us-east-1", Account: "123456789012", Now: clk.Now})
-	svc := secrets.New(secrets.Config{Store: db, Keys: k, Region: "us-east-1", Account: "123456789012", Now: clk.Now})
+	svc := secrets.New(secrets.Config{Store: db, Keys: k, Region: "us-east-1", Account: "123456789012", Now: clk.Now, Log: slog.New(slog.DiscardHandler)})
 	return &env{svc: svc, kms: k, db: db, clock: clk, ctx: context.Background()}
 }
 
