@@ -341,13 +341,14 @@ func TestWrongRootKey(t *testing.T) {
 		name string
 		env  []string
 		args []string
+		want string
 	}{
-		{"environment", []string{"COFFER_ROOT_KEY=" + wrong}, nil},
-		{"file", nil, []string{"--root-key-file", writeKeyFile(t, wrong)}},
-		{"no key given: a new development key", []string{"COFFER_ROOT_KEY="}, nil},
+		{"environment", []string{"COFFER_ROOT_KEY=" + wrong}, nil, "refusing to start (no data was changed)"},
+		{"file", nil, []string{"--root-key-file", writeKeyFile(t, wrong)}, "refusing to start (no data was changed)"},
+		{"no key given", []string{"COFFER_ROOT_KEY="}, nil, "no root key given for " + s.DataDir + ", which already holds data"},
 	} {
 		code, out := runCoffer(t, c.env, append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir}, c.args...)...)
-		if code == 0 || !strings.Contains(out, "does not match the data in") || !strings.Contains(out, "refusing to start (no data was changed)") {
+		if code == 0 || !strings.Contains(out, c.want) {
 			t.Fatalf("%s: exit %d:\n%s", c.name, code, out)
 		}
 		if strings.Contains(out, wrong) || strings.Contains(out, right) {
@@ -359,7 +360,9 @@ func TestWrongRootKey(t *testing.T) {
 			}
 		}
 	}
-	os.Remove(filepath.Join(s.DataDir, "root.key")) // left by the development-key attempt
+	if _, err := os.Stat(filepath.Join(s.DataDir, "root.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a start without a key wrote a development root key into a data dir that holds data: %v", err)
+	}
 	s.start()
 	g, err := s.sm().GetSecretValue(ctx(t), &sm.GetSecretValueInput{SecretId: aws.String("rk")})
 	if err != nil || *g.SecretString != "root-key-test-value" {
