@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/coffer-dev/coffer/internal/envelope"
+	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/keyring"
 	"github.com/coffer-dev/coffer/internal/keyring/kmsunseal"
 	"github.com/coffer-dev/coffer/internal/kms"
@@ -36,10 +37,9 @@ const (
 	envRootKMSKey  = "COFFER_ROOT_KEY_KMS_KEY_ID"
 )
 
-// accessKeyPurpose is the purpose IAM secret access keys are wrapped under
-// (internal/identity's secretKeyPurpose); root-key rotation re-wraps them.
-// TestRootKeyRotate* fail if the two disagree.
-const accessKeyPurpose = "iam-secret-access-key"
+// accessKeyPurpose is the purpose IAM secret access keys are wrapped under;
+// root-key rotation re-wraps them.
+const accessKeyPurpose = identity.SecretKeyPurpose
 
 // rootKeyFlags are the root-key settings shared by the server and the
 // offline commands.
