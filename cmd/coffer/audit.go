@@ -357,50 +357,54 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // offlineFlags locate a data directory and its root key for the audit tools.
 type offlineFlags struct {
-	dataDir     string
-	rootKeyFile string
+	dataDir string
+	rootKey rootKeyFlags
 }
 
 func (o *offlineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dataDir, "data-dir", envOr("COFFER_DATA_DIR", "./coffer-data"), "data directory (also COFFER_DATA_DIR)")
-	fs.StringVar(&o.rootKeyFile, "root-key-file", envOr("COFFER_ROOT_KEY_FILE", ""), "file holding the base64 root key (else COFFER_ROOT_KEY; else <data-dir>/root.key if present)")
+	o.rootKey.register(fs) // else COFFER_ROOT_KEY; else the development key in <data-dir>/root.key, if present
 }
 
 func (o *offlineFlags) dbPath() string { return filepath.Join(o.dataDir, "coffer.db") }
 
-// root loads the root key without ever creating one, and checks it
-// against the data directory.
+// root loads the data directory's root key the way the server does, but
+// never creates one (the directory holds data), and checks it.
 func (o *offlineFlags) root(ctx context.Context, r metaReader) (*keyring.Root, error) {
-	var p keyring.KeyProvider
-	switch {
-	case o.rootKeyFile != "":
-		p = keyring.FileProvider{Path: o.rootKeyFile}
-	case os.Getenv("COFFER_ROOT_KEY") != "":
-		p = keyring.EnvProvider{Var: "COFFER_ROOT_KEY"}
-	default:
-		path := filepath.Join(o.dataDir, "root.key")
-		if _, err := os.Stat(path); err != nil {
-			return nil, errors.New("no root key: give --root-key-file or COFFER_ROOT_KEY (or --checkpoint FILE to verify against an exported checkpoint)")
+	check, err := r.Meta(ctx, rootCheckMeta)
+	if err != nil {
+		return nil, err
+	}
+	if check == nil {
+		return nil, fmt.Errorf("%s has no root key check value yet (start the server once)", o.dataDir)
+	}
+	return unsealRoot(ctx, appConfig{dataDir: o.dataDir, rootKeyFile: o.rootKey.file, rootKeyKMSKeyID: o.rootKey.kmsKeyID,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}, check)
+}
+
+// rewrapAuditKeys re-wraps the audit keys under a new root key, for
+// root-key rotation (inside its transaction).
+func rewrapAuditKeys(ctx context.Context, db *sqlite.DB, old, next *keyring.Root) error {
+	for _, k := range []struct{ meta, purpose string }{
+		{metaAuditHMACKey, purposeAuditHMAC},
+		{metaAuditSignKey, purposeAuditSign},
+	} {
+		blob, err := db.Meta(ctx, k.meta)
+		if err != nil {
+			return err
 		}
-		p = keyring.FileProvider{Path: path}
+		if blob == nil {
+			continue
+		}
+		w, err := keyring.Rewrap(old, next, k.purpose, k.meta, blob)
+		if err != nil {
+			return fmt.Errorf("re-wrap %s: %w", k.meta, err)
+		}
+		if err := db.PutMeta(ctx, k.meta, w); err != nil {
+			return err
+		}
 	}
-	raw, err := p.RootKey(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("root key: %w", err)
-	}
-	root, err := keyring.NewRoot(raw)
-	clear(raw)
-	if err != nil {
-		return nil, err
-	}
-	check, err := r.Meta(ctx, "root_key_check")
-	if err != nil {
-		return nil, err
-	}
-	if check == nil || root.VerifyCheck(check) != nil {
-		return nil, fmt.Errorf("the root key from %s does not match %s", p, o.dataDir)
-	}
-	return root, nil
+	return nil
 }
 
 // storeVerifier returns the data directory's checkpoint origin and public

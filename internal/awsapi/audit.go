@@ -363,8 +363,9 @@ func auditResources(c *call, out any, ok bool) []audit.Resource {
 	return rs
 }
 
-// outputARN returns the top-level ARN (SM: ARN; KMS: KeyId, which outputs
-// give as the key ARN) of an output struct, if it has one.
+// outputARN returns the ARN an output names at its top level (SM: ARN;
+// KMS: KeyId, which outputs give as the key ARN) or in KeyMetadata (KMS
+// CreateKey), if any.
 func outputARN(out any) string {
 	v := reflect.ValueOf(out)
 	for v.Kind() == reflect.Pointer {
@@ -377,16 +378,23 @@ func outputARN(out any) string {
 		return ""
 	}
 	for _, name := range []string{"ARN", "Arn", "KeyId"} {
-		f := v.FieldByName(name)
-		if !f.IsValid() {
-			continue
+		if arn := arnField(v.FieldByName(name)); arn != "" {
+			return arn
 		}
-		if f.Kind() == reflect.Pointer && !f.IsNil() {
-			f = f.Elem()
-		}
-		if f.Kind() == reflect.String && strings.HasPrefix(f.String(), "arn:") {
-			return f.String()
-		}
+	}
+	if md := v.FieldByName("KeyMetadata"); md.IsValid() && md.Kind() == reflect.Pointer && !md.IsNil() && md.Elem().Kind() == reflect.Struct {
+		return arnField(md.Elem().FieldByName("Arn"))
+	}
+	return ""
+}
+
+// arnField returns the value of a string or *string field if it is an ARN.
+func arnField(f reflect.Value) string {
+	if f.IsValid() && f.Kind() == reflect.Pointer && !f.IsNil() {
+		f = f.Elem()
+	}
+	if f.IsValid() && f.Kind() == reflect.String && strings.HasPrefix(f.String(), "arn:") {
+		return f.String()
 	}
 	return ""
 }

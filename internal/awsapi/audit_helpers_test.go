@@ -28,9 +28,8 @@ import (
 	"github.com/coffer-dev/coffer/internal/sqlite"
 )
 
+// testAccount and testRegion come from edge_test.go.
 const (
-	testAccount = "123456789012"
-	testRegion  = "us-east-1"
 	rootKeyID   = "AKIAROOTROOTROOT0001"
 	rootSecret  = "rootsecretrootsecretrootsecretrootsecre"
 	aliceKeyID  = "AKIAALICEALICEALIC01"
