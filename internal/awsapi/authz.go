@@ -194,7 +194,11 @@ func (s *Server) decide(ctx context.Context, c *call, action, resource string, r
 	}
 	set := view.Set()
 	set.Resource = res
-	req := iam.Request{Principal: &view.Principal, Action: action, Resource: resource, Time: s.now()}
+	now := c.start // the request's time (aws:CurrentTime), taken once
+	if now.IsZero() {
+		now = s.now()
+	}
+	req := iam.Request{Principal: &view.Principal, Action: action, Resource: resource, Time: now}
 	if view.Principal.Type == iam.PrincipalRoot && res.Policy == nil {
 		return iam.Evaluate(&req, &set), nil // root, nothing to limit it: no context needed
 	}
@@ -419,13 +423,13 @@ func (s *Server) smUsesKMS(ctx context.Context, c *call, action string, sec *sec
 	add := func(a, ref, vid string) { uses[n] = use{a, ref, vid}; n++ }
 	switch in := c.input.(type) {
 	case *smapi.GetSecretValueInput:
-		if action == "secretsmanager:GetSecretValue" && sec != nil {
+		if action == "secretsmanager:GetSecretValue" && sec != nil && s.anyCustomerKey(ctx, sec) {
 			if v, err := secrets.SelectVersion(sec, deref(in.VersionId), deref(in.VersionStage)); err == nil && v.KmsKeyARN != "" {
 				add("kms:Decrypt", v.KmsKeyARN, v.ID)
 			}
 		}
 	case *smapi.BatchGetSecretValueInput:
-		if action == "secretsmanager:GetSecretValue" && sec != nil {
+		if action == "secretsmanager:GetSecretValue" && sec != nil && s.anyCustomerKey(ctx, sec) {
 			if v := sec.Staged(secrets.StageCurrent); v != nil && v.KmsKeyARN != "" {
 				add("kms:Decrypt", v.KmsKeyARN, v.ID)
 			}
@@ -487,6 +491,25 @@ func (s *Server) smUsesKMS(ctx context.Context, c *call, action string, sec *sec
 		}
 	}
 	return nil
+}
+
+// anyCustomerKey reports whether some version of the secret was sealed
+// under a key other than the AWS managed aws/secretsmanager key (cheap: no
+// store access once that key's ARN is known).
+func (s *Server) anyCustomerKey(ctx context.Context, sec *secrets.Secret) bool {
+	managed := s.managedKeyARN.Load()
+	for i := range sec.Versions {
+		arn := sec.Versions[i].KmsKeyARN
+		if arn == "" || (managed != nil && arn == *managed) {
+			continue
+		}
+		if managed == nil && s.cfg.KMS.IsAWSManagedKeyARN(ctx, arn) {
+			s.managedKeyARN.Store(&arn)
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // ---- KMS ----

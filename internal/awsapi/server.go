@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/awsapi/awsjson"
@@ -69,6 +70,8 @@ type Server struct {
 	qops map[string]*queryOp // query protocol (IAM, STS): by service + "." + Action
 	// compiled resource and key policies, by secret ARN / key id
 	resPolicies, keyPolicies sync.Map
+	// managedKeyARN is the ARN of aws/secretsmanager once seen.
+	managedKeyARN atomic.Pointer[string]
 }
 
 // New returns a Server.

@@ -60,14 +60,15 @@ type BootstrapEntity struct {
 }
 
 // BootstrapProvider is an OpenID Connect provider. JWKSFile (relative to
-// the bootstrap file) or JWKS gives a static key set; without either, keys
-// are discovered from the issuer.
+// the bootstrap file) or JWKS gives a static key set, JWKSURI a URL to
+// fetch it from; without any, keys are discovered from the issuer.
 type BootstrapProvider struct {
 	URL         string   `yaml:"url"`
 	ClientIDs   []string `yaml:"clientIds"`
 	Thumbprints []string `yaml:"thumbprints"`
 	JWKSFile    string   `yaml:"jwksFile"`
 	JWKS        Document `yaml:"jwks"`
+	JWKSURI     string   `yaml:"jwksUri"`
 	Tags        TagMap   `yaml:"tags"`
 }
 
@@ -316,7 +317,7 @@ func (s *Service) bootProvider(ctx context.Context, bp BootstrapProvider, dir st
 	key := ProviderKey(bp.URL)
 	d, err := s.store.Doc(ctx, DocOIDC, key)
 	if errors.Is(err, ErrNoSuchDoc) {
-		_, err = s.CreateOIDCProvider(ctx, OIDCProviderInput{URL: bp.URL, ClientIDs: bp.ClientIDs, Thumbprints: bp.Thumbprints, Tags: bp.Tags, JWKS: jwks})
+		_, err = s.CreateOIDCProvider(ctx, OIDCProviderInput{URL: bp.URL, ClientIDs: bp.ClientIDs, Thumbprints: bp.Thumbprints, Tags: bp.Tags, JWKS: jwks, JWKSURI: bp.JWKSURI})
 		return err
 	}
 	if err != nil {
@@ -334,10 +335,18 @@ func (s *Service) bootProvider(ctx context.Context, bp BootstrapProvider, dir st
 	if err := CheckTags(bp.Tags); err != nil {
 		return err
 	}
-	if slices.Equal(p.ClientIDs, bp.ClientIDs) && slices.Equal(p.Thumbprints, bp.Thumbprints) && slices.Equal(p.Tags, []Tag(bp.Tags)) && p.JWKS == jwks {
+	if bp.JWKSURI != "" {
+		if err := checkIssuerURL(bp.JWKSURI); err != nil {
+			return errors.New("jwksUri: not an https URL")
+		}
+	}
+	if jwks != "" && bp.JWKSURI != "" {
+		return errors.New("give jwksFile, jwks or jwksUri, not several")
+	}
+	if slices.Equal(p.ClientIDs, bp.ClientIDs) && slices.Equal(p.Thumbprints, bp.Thumbprints) && slices.Equal(p.Tags, []Tag(bp.Tags)) && p.JWKS == jwks && p.JWKSURI == bp.JWKSURI {
 		return nil
 	}
-	p.ClientIDs, p.Thumbprints, p.Tags, p.JWKS = bp.ClientIDs, bp.Thumbprints, bp.Tags, jwks
+	p.ClientIDs, p.Thumbprints, p.Tags, p.JWKS, p.JWKSURI = bp.ClientIDs, bp.Thumbprints, bp.Tags, jwks, bp.JWKSURI
 	return s.putOIDC(ctx, p)
 }
 

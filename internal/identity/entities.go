@@ -97,10 +97,19 @@ type OIDCProvider struct {
 	Thumbprints []string  `json:"thumbprints,omitempty"` // accepted and ignored
 	CreatedAt   time.Time `json:"createdAt"`
 	Tags        []Tag     `json:"tags,omitempty"`
-	// JWKS is a static JSON Web Key Set (from the bootstrap file). Empty
-	// means: discover the keys from the issuer.
+	// JWKS is a static JSON Web Key Set (from the bootstrap file).
 	JWKS string `json:"jwks,omitempty"`
+	// JWKSURI is where the key set is fetched from instead of through
+	// OIDC discovery (bootstrap jwksUri, or the tag coffer:jwks-uri).
+	// With neither JWKS nor JWKSURI the keys are discovered from the
+	// issuer.
+	JWKSURI string `json:"jwksUri,omitempty"`
 }
+
+// JWKSURITag is the provider tag that sets OIDCProvider.JWKSURI through
+// CreateOpenIDConnectProvider (a Coffer extension; AWS has no such
+// parameter).
+const JWKSURITag = "coffer:jwks-uri"
 
 // Key is what trust-policy condition keys are prefixed with and what the
 // provider ARN ends in: the URL without its scheme ("host/path").

@@ -837,6 +837,7 @@ type OIDCProviderInput struct {
 	Thumbprints []string
 	Tags        []Tag
 	JWKS        string // static key set (bootstrap only)
+	JWKSURI     string // key set URL (bootstrap; or the coffer:jwks-uri tag)
 }
 
 // checkIssuerURL accepts https URLs, and http URLs on loopback hosts (for
@@ -892,11 +893,20 @@ func (s *Service) CreateOIDCProvider(ctx context.Context, in OIDCProviderInput) 
 			return nil, errorf(ErrInvalidInput, "The JSON Web Key Set of the provider is not valid: %v", err)
 		}
 	}
+	jwksURI := in.JWKSURI
+	if i := findTag(in.Tags, JWKSURITag); i >= 0 && jwksURI == "" {
+		jwksURI = in.Tags[i].Value
+	}
+	if jwksURI != "" {
+		if err := checkIssuerURL(jwksURI); err != nil {
+			return nil, errorf(ErrInvalidInput, "Invalid JWKS URL")
+		}
+	}
 	if err := s.lockIAM(ctx); err != nil {
 		return nil, err
 	}
 	p := &OIDCProvider{ARN: s.oidcARN(in.URL), URL: strings.TrimSuffix(in.URL, "/"), ClientIDs: in.ClientIDs, Thumbprints: in.Thumbprints,
-		CreatedAt: s.timestamp(), Tags: in.Tags, JWKS: in.JWKS}
+		CreatedAt: s.timestamp(), Tags: in.Tags, JWKS: in.JWKS, JWKSURI: jwksURI}
 	err := s.store.UpdateDoc(ctx, DocOIDC, p.Key(), func(cur *Doc) (*Doc, error) {
 		if cur != nil {
 			return nil, errorf(ErrEntityExists, "Provider with url %s already exists.", in.URL)

@@ -141,7 +141,11 @@ type jwksEntry struct {
 
 func (s *Service) keysOf(ctx context.Context, p *OIDCProvider, refresh bool) ([]JWK, error) {
 	source := p.JWKS
-	if source == "" {
+	switch {
+	case source != "":
+	case p.JWKSURI != "":
+		source = "uri:" + p.JWKSURI
+	default:
 		source = "discovery:" + p.URL
 	}
 	now := s.now()
@@ -157,9 +161,12 @@ func (s *Service) keysOf(ctx context.Context, p *OIDCProvider, refresh bool) ([]
 	}
 	var keys []JWK
 	var err error
-	if p.JWKS != "" {
+	switch {
+	case p.JWKS != "":
 		keys, err = ParseJWKS([]byte(p.JWKS))
-	} else {
+	case p.JWKSURI != "":
+		keys, err = s.fetchJWKS(ctx, p.JWKSURI)
+	default:
 		keys, err = s.discover(ctx, p.URL)
 	}
 	if err != nil {
@@ -198,7 +205,16 @@ func (s *Service) discover(ctx context.Context, issuer string) ([]JWK, error) {
 	if conf.JWKSURI == "" {
 		return nil, errors.New("discovery document has no jwks_uri")
 	}
-	b, err = s.fetch(ctx, conf.JWKSURI)
+	return s.fetchJWKS(ctx, conf.JWKSURI)
+}
+
+func (s *Service) fetchJWKS(ctx context.Context, uri string) ([]JWK, error) {
+	if s.fetch == nil {
+		return nil, errors.New("fetching key sets is not available")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	b, err := s.fetch(ctx, uri)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/iam"
@@ -245,7 +244,7 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context, grace time.Duration)
 	if n > 0 {
 		s.views.mu.Lock()
 		for key := range s.views.m {
-			if strings.HasPrefix(key, "s:") {
+			if key.session {
 				delete(s.views.m, key)
 			}
 		}

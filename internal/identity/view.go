@@ -41,7 +41,14 @@ type dep struct {
 
 type viewCache struct {
 	mu sync.RWMutex
-	m  map[string]*View
+	m  map[viewKey]*View
+}
+
+// viewKey names a cached view: a user (by name) or a session (by access
+// key id). A struct key avoids building a string per request.
+type viewKey struct {
+	session bool
+	name    string
 }
 
 const maxCachedViews = 20000
@@ -66,11 +73,9 @@ func (s *Service) View(ctx context.Context, c *Caller) (*View, error) {
 	if c.IsRoot() {
 		return s.rootView(), nil
 	}
-	var key string
-	if c.Session != nil {
-		key = "s:" + c.AccessKeyID
-	} else {
-		key = "u:" + docName(c.UserName)
+	key := viewKey{session: c.Session != nil, name: c.UserName}
+	if key.session {
+		key.name = c.AccessKeyID
 	}
 	vc := &s.views
 	vc.mu.RLock()
@@ -96,7 +101,7 @@ func (s *Service) View(ctx context.Context, c *Caller) (*View, error) {
 	}
 	vc.mu.Lock()
 	if vc.m == nil || len(vc.m) >= maxCachedViews {
-		vc.m = map[string]*View{}
+		vc.m = map[viewKey]*View{}
 	}
 	vc.m[key] = v
 	vc.mu.Unlock()

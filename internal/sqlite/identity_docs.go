@@ -16,9 +16,13 @@ import (
 type docCache struct {
 	mu     sync.RWMutex
 	loaded bool
-	m      map[string]*identity.Doc // docKey → document
+	m      map[docID]*identity.Doc
 }
 
+// docID keys the cache without building a string per lookup.
+type docID struct{ kind, name string }
+
+// docKey is the lock and staging key of a document.
 func docKey(kind, name string) string { return "d:" + kind + "\x00" + name }
 
 func (db *DB) loadDocs(ctx context.Context) error {
@@ -39,13 +43,13 @@ func (db *DB) loadDocs(ctx context.Context) error {
 		return err
 	}
 	defer rows.Close()
-	m := map[string]*identity.Doc{}
+	m := map[docID]*identity.Doc{}
 	for rows.Next() {
 		d := new(identity.Doc)
 		if err := rows.Scan(&d.Kind, &d.Name, &d.Rev, &d.Body); err != nil {
 			return err
 		}
-		m[docKey(d.Kind, d.Name)] = d
+		m[docID{d.Kind, d.Name}] = d
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -56,9 +60,8 @@ func (db *DB) loadDocs(ctx context.Context) error {
 
 // docIn returns the document as unit u sees it (u may be nil).
 func (db *DB) docIn(ctx context.Context, u *Unit, kind, name string) (*identity.Doc, error) {
-	key := docKey(kind, name)
 	if u != nil {
-		if v, ok := u.lookup(key); ok {
+		if v, ok := u.lookup(docKey(kind, name)); ok {
 			return v.(*identity.Doc), nil
 		}
 	}
@@ -67,7 +70,7 @@ func (db *DB) docIn(ctx context.Context, u *Unit, kind, name string) (*identity.
 	}
 	c := &db.docs
 	c.mu.RLock()
-	d := c.m[key]
+	d := c.m[docID{kind, name}]
 	c.mu.RUnlock()
 	return d, nil
 }
@@ -113,13 +116,14 @@ func (db *DB) UpdateDoc(ctx context.Context, kind, name string, fn func(cur *ide
 		}
 		u.stage(key, next)
 		c := &db.docs
+		id := docID{kind, name}
 		u.after = append(u.after, func() {
 			c.mu.Lock()
 			if c.loaded {
 				if next == nil {
-					delete(c.m, key)
+					delete(c.m, id)
 				} else {
-					c.m[key] = next
+					c.m[id] = next
 				}
 			}
 			c.mu.Unlock()
@@ -141,8 +145,8 @@ func (db *DB) ListDocs(ctx context.Context, kind string) ([]*identity.Doc, error
 	c := &db.docs
 	c.mu.RLock()
 	for k, d := range c.m {
-		if strings.HasPrefix(k, prefix) {
-			byKey[k] = d
+		if k.kind == kind {
+			byKey[docKey(k.kind, k.name)] = d
 		}
 	}
 	c.mu.RUnlock()
