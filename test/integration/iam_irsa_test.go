@@ -168,7 +168,7 @@ func TestIAMLeastPrivilegeIRSA(t *testing.T) {
 		t.Fatalf("aws sts assume-role-with-web-identity: %v\n%s", err, stderr)
 	}
 	var cliOut struct {
-		Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+		Credentials     struct{ AccessKeyId, SecretAccessKey, SessionToken string }
 		AssumedRoleUser struct{ Arn string }
 	}
 	if err := json.Unmarshal([]byte(out), &cliOut); err != nil {
