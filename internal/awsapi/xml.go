@@ -182,10 +182,14 @@ func (q *qparams) tags(name string) []identity.Tag {
 func (q *qparams) paging() (max, start int) {
 	max = 100
 	if n := q.integer("MaxItems"); n != nil {
-		if *n < 1 || *n > 1000 {
+		switch {
+		case *n < 1:
+			q.fail(queryValidation("1 validation error detected: Value '" + strconv.Itoa(*n) + "' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"))
+		case *n > 1000:
 			q.fail(queryValidation("1 validation error detected: Value '" + strconv.Itoa(*n) + "' at 'maxItems' failed to satisfy constraint: Member must have value less than or equal to 1000"))
+		default:
+			max = *n
 		}
-		max = *n
 	}
 	if m := q.opt("Marker"); m != nil {
 		b, err := base64.RawURLEncoding.DecodeString(*m)
@@ -202,8 +206,11 @@ func (q *qparams) paging() (max, start int) {
 // page cuts one page out of a list: the items, IsTruncated and the next
 // Marker.
 func page[T any](items []T, max, start int) ([]T, bool, string) {
-	if start > len(items) {
+	if start < 0 || start > len(items) {
 		start = len(items)
+	}
+	if max < 1 {
+		max = 100
 	}
 	end := start + max
 	if end >= len(items) {

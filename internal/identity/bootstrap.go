@@ -82,24 +82,40 @@ func (d *Document) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	var b bytes.Buffer
-	if err := nodeJSON(&b, n); err != nil {
+	budget := maxDocNodes
+	if err := nodeJSON(&b, n, 0, &budget); err != nil {
 		return err
 	}
 	*d = Document(b.String())
 	return nil
 }
 
+// Limits on a document written in YAML: nesting depth and nodes visited
+// (aliases are expanded, so a self-referencing or exponentially nested
+// alias must stop somewhere).
+const (
+	maxDocDepth = 64
+	maxDocNodes = 100000
+)
+
 // nodeJSON renders a YAML node as JSON, keeping unquoted dates (such as
 // Version: 2012-10-17) as strings.
-func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
+func nodeJSON(b *bytes.Buffer, n *yaml.Node, depth int, budget *int) error {
+	*budget--
+	if depth > maxDocDepth || *budget < 0 || b.Len() > 1<<20 {
+		return fmt.Errorf("line %d: document too large or too deeply nested", n.Line)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) != 1 {
 			return errors.New("empty document")
 		}
-		return nodeJSON(b, n.Content[0])
+		return nodeJSON(b, n.Content[0], depth+1, budget)
 	case yaml.AliasNode:
-		return nodeJSON(b, n.Alias)
+		if n.Alias == nil {
+			return fmt.Errorf("line %d: unresolved alias", n.Line)
+		}
+		return nodeJSON(b, n.Alias, depth+1, budget)
 	case yaml.MappingNode:
 		b.WriteByte('{')
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -109,7 +125,7 @@ func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
 			k, _ := json.Marshal(n.Content[i].Value)
 			b.Write(k)
 			b.WriteByte(':')
-			if err := nodeJSON(b, n.Content[i+1]); err != nil {
+			if err := nodeJSON(b, n.Content[i+1], depth+1, budget); err != nil {
 				return err
 			}
 		}
@@ -120,7 +136,7 @@ func nodeJSON(b *bytes.Buffer, n *yaml.Node) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := nodeJSON(b, c); err != nil {
+			if err := nodeJSON(b, c, depth+1, budget); err != nil {
 				return err
 			}
 		}
