@@ -229,7 +229,9 @@ func (s *Server) stsAssumeRoleWithWebIdentity(ctx context.Context, c *call, q *q
 	if err != nil {
 		return nil, err
 	}
-	out := &xmlAssumeRoleWithWebIdentity{SubjectFromWebIdentityToken: claims.Subject, Provider: claims.Issuer, Audience: claims.Audience}
+	// Provider is the provider's ARN, as STS returns it (e.g. the SPIFFE
+	// federation guide's recorded output), not the iss claim.
+	out := &xmlAssumeRoleWithWebIdentity{SubjectFromWebIdentityToken: claims.Subject, Provider: claims.Provider.ARN, Audience: claims.Audience}
 	out.Credentials, out.AssumedRoleUser, out.PackedPolicySize = wireCredentials(cr)
 	return out, nil
 }

@@ -92,7 +92,7 @@ func TestIAMLeastPrivilegeIRSA(t *testing.T) {
 	if got := aws.ToString(aro.Audience); got != "sts.amazonaws.com" {
 		t.Errorf("Audience = %q", got)
 	}
-	if got := aws.ToString(aro.Provider); got != testIssuer {
+	if got := aws.ToString(aro.Provider); got != providerARN {
 		t.Errorf("Provider = %q", got)
 	}
 	sessARN := "arn:aws:sts::" + acct + ":assumed-role/payments-api/payments-api-pod"
