@@ -117,7 +117,8 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // (the server must not be running on it) and prints the decision, the
 // reason and the statements that produced it.
 func runIAMExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var principal, action, resource, dataDir, rootKeyFile string
+	var principal, action, resource, dataDir string
+	var rootKey rootKeyFlags
 	var ctxFlags multiFlag
 	fs := flag.NewFlagSet("coffer iam explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -126,7 +127,7 @@ func runIAMExplain(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.StringVar(&resource, "resource", "*", "resource ARN (a secret, KMS key or role ARN brings its resource, key or trust policy and tags)")
 	fs.Var(&ctxFlags, "context", "condition key=value (repeat; a key given twice gets both values)")
 	fs.StringVar(&dataDir, "data-dir", envOr("COFFER_DATA_DIR", "./coffer-data"), "data directory")
-	fs.StringVar(&rootKeyFile, "root-key-file", envOr("COFFER_ROOT_KEY_FILE", ""), "root key file (as for coffer server)")
+	rootKey.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -141,7 +142,7 @@ func runIAMExplain(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("no Coffer data in %s", dataDir)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := openApp(ctx, appConfig{dataDir: dataDir, rootKeyFile: rootKeyFile, log: log})
+	app, err := openApp(ctx, appConfig{dataDir: dataDir, rootKeyFile: rootKey.file, rootKeyKMSKeyID: rootKey.kmsKeyID, log: log})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/coffer-dev/coffer/internal/awsapi/kmsapi"
 	"github.com/coffer-dev/coffer/internal/awsapi/smapi"
 	"github.com/coffer-dev/coffer/internal/iam"
 	"github.com/coffer-dev/coffer/internal/identity"
@@ -241,6 +242,14 @@ func (s *Server) authorize(ctx context.Context, c *call, action, resource string
 	var res iam.Labeled
 	if sec != nil && sec.ResourcePolicy != "" {
 		res = iam.Labeled{Label: "resource policy of " + sec.ARN, Policy: s.resourcePolicy(sec)}
+	}
+	if c.service == svcKMS {
+		// KMS handlers that have no key at hand (CreateKey, ListKeys,
+		// aliases, GenerateRandom) come through here.
+		return s.authorizeWith(ctx, c, action, resource, res, func(ck *CondKeys) {
+			s.kmsKeyKeys(ck, nil)
+			kmsRequestKeys(ck, action, c.input)
+		})
 	}
 	err := s.authorizeWith(ctx, c, action, resource, res, func(ck *CondKeys) {
 		smKeys(ck, c.input, sec)
@@ -537,16 +546,16 @@ func (s *Server) kmsKeyKeys(ck *CondKeys, k *kms.Key) {
 // authorizeKMS decides a KMS action. key is the key the request names; its
 // key policy takes part as KMS requires (the key policy must allow the
 // caller, or delegate to the account so that IAM policies count). For
-// actions without a key resource pass nil (the resource is "*"). keys, if
-// not nil, adds the request's condition keys, e.g.
+// actions without a key resource pass nil (the resource is "*").
+// kms:CallerAccount, kms:KeySpec, kms:KeyUsage, kms:KeyOrigin and
+// aws:ResourceTag/… come from the key, the request keys of the known
+// inputs from c.input (kmsRequestKeys); keys, if not nil, adds more, e.g.
 //
-//	err := s.authorizeKMS(ctx, c, "kms:Decrypt", key, func(k *CondKeys) {
-//		k.EncryptionContext(in.EncryptionContext)
+//	err := s.authorizeKMS(ctx, c, "kms:CreateGrant", key, func(k *CondKeys) {
+//		k.SetList("kms:GrantOperations", in.Operations)
 //	})
 //
-// kms:CallerAccount, kms:KeySpec, kms:KeyUsage, kms:KeyOrigin and
-// aws:ResourceTag/… are filled here; kms:ViaService is absent (a direct
-// call).
+// kms:ViaService is absent (a direct call).
 func (s *Server) authorizeKMS(ctx context.Context, c *call, action string, key *kms.Key, keys func(*CondKeys)) error {
 	resource := "*"
 	var res iam.Labeled
@@ -556,8 +565,100 @@ func (s *Server) authorizeKMS(ctx context.Context, c *call, action string, key *
 	}
 	return s.authorizeWith(ctx, c, action, resource, res, func(ck *CondKeys) {
 		s.kmsKeyKeys(ck, key)
+		kmsRequestKeys(ck, action, c.input)
 		if keys != nil {
 			keys(ck)
 		}
 	})
+}
+
+// kmsRequestKeys fills the condition keys a KMS request carries, from its
+// decoded input: kms:EncryptionContext:… and kms:EncryptionContextKeys,
+// kms:EncryptionAlgorithm, kms:RequestAlias (the alias the request named
+// the key by), aws:RequestTag/… and aws:TagKeys, kms:KeySpec, kms:KeyUsage,
+// kms:KeyOrigin and kms:MultiRegion (CreateKey),
+// kms:BypassPolicyLockoutSafetyCheck and
+// kms:ScheduleKeyDeletionPendingWindowInDays.
+func kmsRequestKeys(ck *CondKeys, action string, input validator) {
+	ec := func(m map[string]string) {
+		if m != nil {
+			ck.EncryptionContext(m)
+		}
+	}
+	str := func(key string, v *string) {
+		if v != nil {
+			ck.Set(key, *v)
+		}
+	}
+	alias := func(ref *string) {
+		r := deref(ref)
+		if i := strings.Index(r, "alias/"); i >= 0 && (i == 0 || strings.HasPrefix(r, "arn:")) {
+			ck.Set("kms:RequestAlias", r[i:])
+		}
+	}
+	tags := func(tags []kmsapi.Tag) {
+		for _, t := range tags {
+			ck.RequestTag(deref(t.TagKey), deref(t.TagValue))
+		}
+	}
+	switch in := input.(type) {
+	case *kmsapi.EncryptInput:
+		ec(in.EncryptionContext)
+		str("kms:EncryptionAlgorithm", in.EncryptionAlgorithm)
+		alias(in.KeyId)
+	case *kmsapi.DecryptInput:
+		ec(in.EncryptionContext)
+		str("kms:EncryptionAlgorithm", in.EncryptionAlgorithm)
+		alias(in.KeyId)
+	case *kmsapi.GenerateDataKeyInput:
+		ec(in.EncryptionContext)
+		alias(in.KeyId)
+	case *kmsapi.GenerateDataKeyWithoutPlaintextInput:
+		ec(in.EncryptionContext)
+		alias(in.KeyId)
+	case *kmsapi.ReEncryptInput:
+		if action == "kms:ReEncryptTo" {
+			ec(in.DestinationEncryptionContext)
+			str("kms:EncryptionAlgorithm", in.DestinationEncryptionAlgorithm)
+			alias(in.DestinationKeyId)
+		} else {
+			ec(in.SourceEncryptionContext)
+			str("kms:EncryptionAlgorithm", in.SourceEncryptionAlgorithm)
+			alias(in.SourceKeyId)
+		}
+	case *kmsapi.CreateKeyInput:
+		spec := in.KeySpec
+		if spec == nil {
+			spec = in.CustomerMasterKeySpec
+		}
+		if spec == nil {
+			spec = ptr("SYMMETRIC_DEFAULT")
+		}
+		ck.Set("kms:KeySpec", *spec)
+		if in.KeyUsage != nil {
+			ck.Set("kms:KeyUsage", *in.KeyUsage)
+		} else {
+			ck.Set("kms:KeyUsage", "ENCRYPT_DECRYPT")
+		}
+		if in.Origin != nil {
+			ck.Set("kms:KeyOrigin", *in.Origin)
+		} else {
+			ck.Set("kms:KeyOrigin", "AWS_KMS")
+		}
+		ck.SetBool("kms:MultiRegion", deref(in.MultiRegion))
+		ck.SetBool("kms:BypassPolicyLockoutSafetyCheck", deref(in.BypassPolicyLockoutSafetyCheck))
+		tags(in.Tags)
+	case *kmsapi.PutKeyPolicyInput:
+		ck.SetBool("kms:BypassPolicyLockoutSafetyCheck", deref(in.BypassPolicyLockoutSafetyCheck))
+	case *kmsapi.ScheduleKeyDeletionInput:
+		if in.PendingWindowInDays != nil {
+			ck.Set("kms:ScheduleKeyDeletionPendingWindowInDays", strconv.FormatInt(*in.PendingWindowInDays, 10))
+		}
+	case *kmsapi.TagResourceInput:
+		tags(in.Tags)
+	case *kmsapi.UntagResourceInput:
+		ck.TagKeys(in.TagKeys)
+	case *kmsapi.DescribeKeyInput:
+		alias(in.KeyId)
+	}
 }

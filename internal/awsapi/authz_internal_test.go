@@ -104,7 +104,7 @@ func (e *testEnv) customerKey(policy string) *kms.Key {
 // callOf returns a call for an access key, as authenticate would.
 func (e *testEnv) callOf(c identity.Credentials, service string, input validator) *call {
 	e.t.Helper()
-	_, caller, err := e.id.SigningKey(context.Background(), c.AccessKeyID, "", time.Now().UTC().Format("20060102"), "us-east-1", service)
+	_, caller, err := e.id.SigningKey(context.Background(), c.AccessKeyID, time.Now().UTC().Format("20060102"), "us-east-1", service)
 	if err != nil {
 		e.t.Fatal(err)
 	}

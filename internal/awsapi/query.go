@@ -182,7 +182,7 @@ func (s *Server) authenticateQuery(r *http.Request, body []byte, service string)
 	if err := auth.CheckScope(region, service); err != nil {
 		return nil, sigv4QueryError(err)
 	}
-	key, caller, err := s.cfg.Identity.SigningKey(r.Context(), auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
+	key, caller, err := s.cfg.Identity.SigningKeyWithToken(r.Context(), auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
 	if err != nil {
 		return nil, queryAPIError(service, err)
 	}

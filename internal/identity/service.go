@@ -17,6 +17,10 @@ import (
 
 const secretKeyPurpose = "iam-secret-access-key"
 
+// SecretKeyPurpose is the keyring purpose secret access keys are wrapped
+// under (root-key rotation re-wraps them).
+const SecretKeyPurpose = secretKeyPurpose
+
 // Caller is an authenticated principal, as policy evaluation and the audit
 // trail see it.
 type Caller struct {
@@ -102,13 +106,18 @@ type sigKeyEntry struct {
 
 const maxCachedSigningKeys = 10000
 
-// SigningKey returns the SigV4 signing key of access key akid for a
-// credential scope, and the caller it authenticates. token is the request's
-// X-Amz-Security-Token ("" if none). Unknown or inactive keys, a token
+// SigningKey is SigningKeyWithToken for a request without a session token.
+func (s *Service) SigningKey(ctx context.Context, akid, date, region, service string) ([]byte, *Caller, error) {
+	return s.SigningKeyWithToken(ctx, akid, "", date, region, service)
+}
+
+// SigningKeyWithToken returns the SigV4 signing key of access key akid for
+// a credential scope, and the caller it authenticates. token is the
+// request's X-Amz-Security-Token ("" if none). Unknown or inactive keys, a token
 // with a long-term key, and a missing or wrong token with session
 // credentials give ErrUnrecognized; session credentials past their expiry
 // give ErrExpired (checked after the token).
-func (s *Service) SigningKey(ctx context.Context, akid, token, date, region, service string) ([]byte, *Caller, error) {
+func (s *Service) SigningKeyWithToken(ctx context.Context, akid, token, date, region, service string) ([]byte, *Caller, error) {
 	rec, err := s.store.AccessKey(ctx, akid)
 	if errors.Is(err, ErrNoSuchAccessKey) {
 		return nil, nil, ErrUnrecognized

@@ -187,12 +187,12 @@ func TestSessionCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	date := e.clock.now().UTC().Format("20060102")
-	key, caller, err := e.svc.SigningKey(ctx, cr.AccessKeyID, cr.SessionToken, date, "us-east-1", "secretsmanager")
+	key, caller, err := e.svc.SigningKeyWithToken(ctx, cr.AccessKeyID, cr.SessionToken, date, "us-east-1", "secretsmanager")
 	if err != nil || len(key) != 32 || caller.Type != identity.TypeAssumedRole || caller.ARN != "arn:aws:sts::"+acct+":assumed-role/r/sess" || caller.UserID != role.ID+":sess" {
 		t.Fatalf("SigningKey = %v %+v", err, caller)
 	}
 	for name, tok := range map[string]string{"none": "", "wrong": strings.Repeat("A", len(cr.SessionToken)), "prefix": cr.SessionToken[:20]} {
-		if _, _, err := e.svc.SigningKey(ctx, cr.AccessKeyID, tok, date, "us-east-1", "secretsmanager"); !errors.Is(err, identity.ErrUnrecognized) {
+		if _, _, err := e.svc.SigningKeyWithToken(ctx, cr.AccessKeyID, tok, date, "us-east-1", "secretsmanager"); !errors.Is(err, identity.ErrUnrecognized) {
 			t.Errorf("token %s: %v", name, err)
 		}
 	}
@@ -212,15 +212,15 @@ func TestSessionCredentials(t *testing.T) {
 	}
 	// Expiry.
 	e.clock.add(899 * time.Second)
-	if _, _, err := e.svc.SigningKey(ctx, cr.AccessKeyID, cr.SessionToken, date, "us-east-1", "secretsmanager"); err != nil {
+	if _, _, err := e.svc.SigningKeyWithToken(ctx, cr.AccessKeyID, cr.SessionToken, date, "us-east-1", "secretsmanager"); err != nil {
 		t.Errorf("before expiry: %v", err)
 	}
 	e.clock.add(time.Second)
-	if _, _, err := e.svc.SigningKey(ctx, cr.AccessKeyID, cr.SessionToken, date, "us-east-1", "secretsmanager"); !errors.Is(err, identity.ErrExpired) {
+	if _, _, err := e.svc.SigningKeyWithToken(ctx, cr.AccessKeyID, cr.SessionToken, date, "us-east-1", "secretsmanager"); !errors.Is(err, identity.ErrExpired) {
 		t.Errorf("at expiry: %v", err)
 	}
 	// Wrong token after expiry is still "invalid", not "expired".
-	if _, _, err := e.svc.SigningKey(ctx, cr.AccessKeyID, "x", date, "us-east-1", "secretsmanager"); !errors.Is(err, identity.ErrUnrecognized) {
+	if _, _, err := e.svc.SigningKeyWithToken(ctx, cr.AccessKeyID, "x", date, "us-east-1", "secretsmanager"); !errors.Is(err, identity.ErrUnrecognized) {
 		t.Errorf("wrong token after expiry: %v", err)
 	}
 	// Purge after the grace period.
@@ -236,7 +236,7 @@ func TestSessionCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.svc.SigningKey(ctx, k.ID, "token", date, "us-east-1", "sts"); !errors.Is(err, identity.ErrUnrecognized) {
+	if _, _, err := e.svc.SigningKeyWithToken(ctx, k.ID, "token", date, "us-east-1", "sts"); !errors.Is(err, identity.ErrUnrecognized) {
 		t.Errorf("long-term key with token: %v", err)
 	}
 
@@ -270,7 +270,7 @@ func TestViewCacheFollowsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, caller, err := e.svc.SigningKey(ctx, k.ID, "", "20260101", "us-east-1", "iam")
+	_, caller, err := e.svc.SigningKey(ctx, k.ID, "20260101", "us-east-1", "iam")
 	if err != nil {
 		t.Fatal(err)
 	}
