@@ -3,11 +3,14 @@ package awsapi
 import (
 	"context"
 	"crypto/tls"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -139,7 +142,7 @@ func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, error)
 	if c.op != nil {
 		ev.ReadOnly = c.op.readOnly
 	}
-	auditIdentity(&ev.UserIdentity, c)
+	auditIdentity(&ev.UserIdentity, c, out)
 	if e != nil {
 		ev.ErrorCode = e.Type
 		ev.ErrorMessage = e.Message
@@ -203,9 +206,9 @@ func eventSource(service string) string {
 		return audit.SourceSecretsManager
 	case svcKMS:
 		return audit.SourceKMS
-	case "iam":
+	case svcIAM:
 		return audit.SourceIAM
-	case "sts":
+	case svcSTS:
 		return audit.SourceSTS
 	case svcCloudTrail:
 		return audit.SourceCloudTrail
@@ -254,12 +257,20 @@ func (c *call) eventName() string {
 	return name
 }
 
-// auditIdentity fills u from the authenticated caller, or from the access
-// key the request claimed.
-func auditIdentity(u *audit.UserIdentity, c *call) {
+// auditIdentity fills u from the authenticated caller; for an unsigned
+// request, from the web identity a successful AssumeRoleWithWebIdentity
+// accepted; else from the access key the request claimed.
+func auditIdentity(u *audit.UserIdentity, c *call, out any) {
 	cl := c.caller
 	if cl == nil {
 		u.Type = audit.IdentityUnknown
+		if sub, provider, aud := webIdentityOf(out); sub != "" {
+			u.Type = audit.IdentityWebIdentityUser
+			u.PrincipalID = provider + ":" + aud + ":" + sub
+			u.UserName = sub
+			u.IdentityProvider = provider
+			return
+		}
 		if auth, err := sigv4.Parse(c.r); err == nil && looksLikeAccessKeyID(auth.AccessKeyID) {
 			u.AccessKeyID = auth.AccessKeyID
 		}
@@ -276,12 +287,43 @@ func auditIdentity(u *audit.UserIdentity, c *call) {
 	}
 }
 
-// sessionContext describes an assumed-role session from its ARN
-// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) and principal id
-// (ROLEID:SESSION). The session's creation time is not known to the
-// caller record today and is left out.
+// webIdentityOf returns the subject, provider and audience an
+// AssumeRoleWithWebIdentity output names ("" if out is not one).
+func webIdentityOf(out any) (sub, provider, aud string) {
+	v := reflect.ValueOf(out)
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return "", "", ""
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return "", "", ""
+	}
+	str := func(name string) string {
+		if f := v.FieldByName(name); f.IsValid() && f.Kind() == reflect.String {
+			return f.String()
+		}
+		return ""
+	}
+	return str("SubjectFromWebIdentityToken"), str("Provider"), str("Audience")
+}
+
+// sessionContext describes a role session: its issuer (the role), its
+// creation time and, for web-identity sessions, the provider.
 func sessionContext(cl *identity.Caller) *audit.SessionContext {
 	sc := &audit.SessionContext{WebIDFederationData: &audit.WebIDFederationData{}}
+	if se := cl.Session; se != nil {
+		sc.SessionIssuer = &audit.SessionIssuer{Type: "Role", PrincipalID: se.RoleID, ARN: se.RoleARN, AccountID: cl.Account, UserName: se.RoleName}
+		sc.Attributes.CreationDate = audit.TimeOf(se.IssuedAt)
+		if wi := se.WebIdentity; wi != nil {
+			sc.WebIDFederationData.FederatedProvider = wi.ProviderARN
+		}
+		return sc
+	}
+	// Without the session record: what the ARN
+	// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) and the principal id
+	// (ROLEID:SESSION) tell.
 	_, rest, ok := strings.Cut(cl.ARN, ":assumed-role/")
 	if !ok {
 		return sc
@@ -459,7 +501,10 @@ func toSet(names ...string) map[string]bool {
 	return m
 }
 
-var timeType = reflect.TypeFor[awsjson.Time]()
+var (
+	timeType          = reflect.TypeFor[awsjson.Time]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
 
 // responseElements returns CloudTrail's responseElements for an output.
 func responseElements(out any) map[string]any {
@@ -513,8 +558,8 @@ func plainValue(t reflect.Type) bool {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == timeType {
-		return true
+	if t == timeType || (t.Kind() == reflect.Struct || t.Kind() == reflect.Int64) && t.Implements(textMarshalerType) {
+		return true // a timestamp
 	}
 	switch t.Kind() {
 	case reflect.String, reflect.Bool, reflect.Int, reflect.Int32, reflect.Int64:
@@ -566,4 +611,90 @@ func tlsVersionName(v uint16) string {
 		return "TLSv1"
 	}
 	return ""
+}
+
+// Query-protocol parameters that are not request parameters: the
+// operation, the version and the authentication of SigV2/SigV4 requests.
+var queryAuthParams = toSet("Action", "Version", "AWSAccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "Timestamp", "Expires", "SecurityToken")
+
+// AuditParams renders a query request's parameters the way CloudTrail
+// records them: lower-camel-case names, member lists as arrays
+// ("Tags.member.1.Key" → tags[0].key), maps' entries likewise. Values stay
+// strings. Passwords, web identity tokens and other secrets are dropped,
+// and tokens HMAC'd, when the event is built (auditJSON).
+func (q *qparams) AuditParams() map[string]any {
+	keys := make([]string, 0, len(q.v))
+	for k := range q.v {
+		if !queryAuthParams[k] && !strings.HasPrefix(k, "X-Amz-") && len(q.v[k]) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	root := map[string]any{}
+	for _, k := range keys {
+		insertParam(root, strings.Split(k, "."), q.v[k][0])
+	}
+	if m, ok := listify(root).(map[string]any); ok {
+		return m
+	}
+	return nil
+}
+
+// insertParam puts value at path in the tree; numeric segments become
+// "#n" keys (lists, once listify has run), "member" and "entry" vanish.
+func insertParam(node map[string]any, path []string, value string) {
+	for i, seg := range path {
+		if seg == "member" || seg == "entry" {
+			continue
+		}
+		key := lowerCamel(seg)
+		if n, err := strconv.Atoi(seg); err == nil && n > 0 {
+			key = "#" + seg
+		}
+		if i == len(path)-1 {
+			if _, exists := node[key]; !exists {
+				node[key] = value
+			}
+			return
+		}
+		next, ok := node[key].(map[string]any)
+		if !ok {
+			if _, exists := node[key]; exists {
+				return // a scalar already there: keep it
+			}
+			next = map[string]any{}
+			node[key] = next
+		}
+		node = next
+	}
+}
+
+// listify turns maps whose keys are all "#n" into lists ordered by n.
+func listify(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	all := len(m) > 0
+	for k, sub := range m {
+		m[k] = listify(sub)
+		all = all && strings.HasPrefix(k, "#")
+	}
+	if !all {
+		return m
+	}
+	idx := make([]int, 0, len(m))
+	for k := range m {
+		n, _ := strconv.Atoi(k[1:])
+		idx = append(idx, n)
+	}
+	slices.Sort(idx)
+	out := make([]any, len(idx))
+	for i, n := range idx {
+		out[i] = m["#"+strconv.Itoa(n)]
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package awsapi
 
 import (
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,5 +179,34 @@ func TestAuditJSONScrubs(t *testing.T) {
 	}
 	if got, err := auditJSON(h, nil); got != nil || err != nil {
 		t.Errorf("empty: %s %v", got, err)
+	}
+}
+
+func TestQueryAuditParams(t *testing.T) {
+	q := &qparams{v: url.Values{
+		"Action": {"CreateRole"}, "Version": {"2010-05-08"}, "X-Amz-Signature": {"sig"},
+		"RoleName": {"app"}, "Tags.member.1.Key": {"team"}, "Tags.member.1.Value": {"blue"},
+		"Tags.member.2.Key": {"env"}, "Tags.member.2.Value": {"prod"},
+		"PolicyArns.member.1.arn": {"arn:aws:iam::aws:policy/x"}, "Password": {"hunter2"},
+	}}
+	want := map[string]any{
+		"roleName":   "app",
+		"tags":       []any{map[string]any{"key": "team", "value": "blue"}, map[string]any{"key": "env", "value": "prod"}},
+		"policyArns": []any{map[string]any{"arn": "arn:aws:iam::aws:policy/x"}},
+		"password":   "hunter2", // dropped by auditJSON
+	}
+	if diff := cmp.Diff(want, q.AuditParams()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	h, _ := audit.NewHasher(make([]byte, 32))
+	b, err := auditJSON(h, q.AuditParams())
+	if err != nil || strings.Contains(string(b), "hunter2") {
+		t.Errorf("scrubbed: %s %v", b, err)
+	}
+	if p := (&qparams{v: url.Values{"Action": {"GetCallerIdentity"}, "Version": {"2011-06-15"}}}).AuditParams(); p != nil {
+		t.Errorf("no parameters: %v", p)
+	}
+	if p := (&qparams{v: url.Values{"1": {"x"}}}).AuditParams(); p != nil {
+		t.Errorf("numeric top level: %v", p)
 	}
 }

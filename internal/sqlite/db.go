@@ -43,6 +43,7 @@ type DB struct {
 	secrets secretCache
 	kms     kmsCache
 	ident   identityCache
+	docs    docCache
 	audit   *auditLog
 }
 

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,19 +146,13 @@ func (s *server) callJSON(t *testing.T, keyID, secret, token, service, target, b
 	return resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), b
 }
 
-// awsCLI runs the AWS CLI v2 against the server with the root credentials.
-func (s *server) awsCLI(t *testing.T, args ...string) (string, error) {
+// rootCLI runs the AWS CLI v2 against the server as the account root
+// (awsCLI is in iam_helpers_test.go); a failure returns its stderr.
+func (s *server) rootCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("/usr/bin/aws", append([]string{"--endpoint-url", s.URL, "--region", "us-east-1", "--output", "json"}, args...)...)
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+s.KeyID, "AWS_SECRET_ACCESS_KEY="+s.Secret,
-		"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"),
-		"HOME="+home, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return out.String(), errors.New(errb.String())
+	out, errOut, err := s.awsCLI(t, creds{ID: s.KeyID, Secret: s.Secret}, append([]string{"--region", "us-east-1"}, args...)...)
+	if err != nil {
+		return out, errors.New(errOut)
 	}
-	return out.String(), nil
+	return out, nil
 }

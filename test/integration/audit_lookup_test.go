@@ -49,7 +49,7 @@ func TestAuditCloudTrailLookupEventsCLI(t *testing.T) {
 
 	lookup := func(args ...string) lookupOutput {
 		t.Helper()
-		out, err := s.awsCLI(t, append([]string{"cloudtrail", "lookup-events"}, args...)...)
+		out, err := s.rootCLI(t, append([]string{"cloudtrail", "lookup-events"}, args...)...)
 		if err != nil {
 			t.Fatalf("aws cloudtrail lookup-events %v: %v", args, err)
 		}
@@ -113,7 +113,7 @@ func TestAuditCloudTrailLookupEventsCLI(t *testing.T) {
 		t.Errorf("LookupEvents events: %+v", o.Events)
 	}
 	// A bad request gets CloudTrail's error type.
-	if _, err := s.awsCLI(t, "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=a", "AttributeKey=Username,AttributeValue=b"); err == nil ||
+	if _, err := s.rootCLI(t, "cloudtrail", "lookup-events", "--lookup-attributes", "AttributeKey=EventName,AttributeValue=a", "AttributeKey=Username,AttributeValue=b"); err == nil ||
 		!strings.Contains(err.Error(), "InvalidLookupAttributesException") {
 		t.Errorf("two attributes: %v", err)
 	}
