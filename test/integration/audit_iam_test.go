@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -131,5 +132,58 @@ func TestAuditEventsIAMAndSTS(t *testing.T) {
 		if bytes.Contains(hay.Bytes(), []byte(secret)) {
 			t.Errorf("the %s is in an audit sink", what)
 		}
+	}
+}
+
+// AssumeRoleWithWebIdentity (unsigned) is recorded with the web identity
+// as the caller; the token itself never is.
+func TestAuditWebIdentity(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	c := ctx(t)
+	acct := s.account(t)
+	idp := newOIDCIssuer(t, "https://oidc.audit.test/id/CLUSTER")
+	providerARN := "arn:aws:iam::" + acct + ":oidc-provider/oidc.audit.test/id/CLUSTER"
+	s.mustQuery(t, s.root(), "CreateOpenIDConnectProvider", map[string]string{"Url": idp.URL, "ClientIDList.member.1": "sts.amazonaws.com",
+		"ThumbprintList.member.1": strings.Repeat("ab", 20), "Tags.member.1.Key": "coffer:jwks-uri", "Tags.member.1.Value": idp.JWKS})
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + providerARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`
+	s.mustQuery(t, s.root(), "CreateRole", map[string]string{"RoleName": "workload", "AssumeRolePolicyDocument": trust})
+	s.mustQuery(t, s.root(), "PutRolePolicy", map[string]string{"RoleName": "workload", "PolicyName": "p", "PolicyDocument": `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Action":"secretsmanager:ListSecrets","Resource":"*"}]}`})
+	const sub = "system:serviceaccount:apps:web"
+	token := idp.token(t, sub, "sts.amazonaws.com", time.Now().Add(time.Hour))
+	out, err := s.stsAnon().AssumeRoleWithWebIdentity(c, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String("arn:aws:iam::" + acct + ":role/workload"), RoleSessionName: aws.String("web-1"), WebIdentityToken: aws.String(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := creds{ID: *out.Credentials.AccessKeyId, Secret: *out.Credentials.SecretAccessKey, Token: *out.Credentials.SessionToken}
+	if _, err := s.smAs(sess).ListSecrets(c, &secretsmanager.ListSecretsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	// A forged token is refused and recorded.
+	if _, err := s.stsAnon().AssumeRoleWithWebIdentity(c, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String("arn:aws:iam::" + acct + ":role/workload"), RoleSessionName: aws.String("web-2"), WebIdentityToken: aws.String(token + "x")}); err == nil {
+		t.Fatal("forged token accepted")
+	}
+	evs := s.auditEvents(t)
+	checkFields(t, "AssumeRoleWithWebIdentity", findEvent(evs, map[string]any{"eventName": "AssumeRoleWithWebIdentity", "errorCode": nil}), map[string]any{
+		"userIdentity.type": "WebIdentityUser", "userIdentity.userName": sub, "userIdentity.identityProvider": providerARN,
+		"requestParameters.roleSessionName": "web-1", "requestParameters.webIdentityToken": nil,
+		"responseElements.subjectFromWebIdentityToken": sub, "responseElements.credentials.secretAccessKey": nil,
+	})
+	checkFields(t, "forged token", findEvent(evs, map[string]any{"eventName": "AssumeRoleWithWebIdentity", "requestParameters.roleSessionName": "web-2"}), map[string]any{
+		"userIdentity.type": "Unknown", "requestParameters.webIdentityToken": nil,
+	})
+	checkFields(t, "session", findEvent(evs, map[string]any{"eventName": "ListSecrets"}), map[string]any{
+		"userIdentity.type": "AssumedRole", "userIdentity.sessionContext.webIdFederationData.federatedProvider": providerARN,
+	})
+	if f := findEvent(evs, map[string]any{"eventName": "AssumeRoleWithWebIdentity", "requestParameters.roleSessionName": "web-2"}); f != nil && f["errorCode"] == nil {
+		t.Error("forged token recorded as a success")
+	}
+	s.stop(syscall.SIGTERM)
+	db, _ := os.ReadFile(filepath.Join(s.DataDir, "coffer.db"))
+	sig := token[strings.LastIndexByte(token, '.')+1:]
+	if bytes.Contains(db, []byte(sig)) || bytes.Contains(db, []byte(sess.Token)) || bytes.Contains(db, []byte(sess.Secret)) {
+		t.Error("a web identity token, session token or session secret is in the database")
 	}
 }
