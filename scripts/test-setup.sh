@@ -26,9 +26,10 @@ pg_version() {
 
 if [ "${1:-}" = "--print-env" ]; then
 	v=$(pg_version)
-	echo "COFFER_TEST_POSTGRES_DSN=postgres://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_MAIN_PORT/$PG_DB?sslmode=disable"
-	echo "COFFER_TEST_POSTGRES_OUTAGE_DSN=postgres://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_OUTAGE_PORT/$PG_DB?sslmode=disable"
-	echo "COFFER_TEST_POSTGRES_OUTAGE_CLUSTER=$v $PG_OUTAGE_CLUSTER"
+	# Shell words (NAME='value'), for `env` or `export`.
+	echo "COFFER_TEST_POSTGRES_DSN='postgres://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_MAIN_PORT/$PG_DB?sslmode=disable'"
+	echo "COFFER_TEST_POSTGRES_OUTAGE_DSN='postgres://$PG_ROLE:$PG_PASSWORD@127.0.0.1:$PG_OUTAGE_PORT/$PG_DB?sslmode=disable'"
+	echo "COFFER_TEST_POSTGRES_OUTAGE_CLUSTER='$v/$PG_OUTAGE_CLUSTER'"
 	exit 0
 fi
 

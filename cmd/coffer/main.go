@@ -1,6 +1,9 @@
 // Command coffer is Coffer's single binary: the server and its tools.
 //
 //	coffer server [flags]     run the AWS-compatible API server
+//	coffer migrate --from S --to S   copy a store (SQLite ⇄ PostgreSQL), still encrypted
+//	coffer backup --out FILE  write a consistent encrypted snapshot of a store
+//	coffer restore --in FILE  load a snapshot into an empty store
 //	coffer version            print the version
 //
 // Run "coffer <command> -h" for a command's flags.
@@ -27,6 +30,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
+		{"migrate", "copy every record from one store to another (SQLite ⇄ PostgreSQL), still encrypted", runMigrate},
+		{"backup", "write a consistent, still encrypted snapshot of a store to a file", runBackup},
+		{"restore", "load a backup file into an empty store", runRestore},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "coffer", version)
 			return nil

@@ -95,8 +95,19 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "coffer"
+	rp := cfg.ConnConfig.RuntimeParams
+	if _, ok := rp["application_name"]; !ok {
+		rp["application_name"] = "coffer"
+	}
+	// Server-side safety nets (unless the DSN sets them): a lock wait ends
+	// with the storage timeout even if the client is gone, and a
+	// transaction left idle — its node hung or cut off mid-request — is
+	// ended, releasing its record locks, instead of blocking other nodes.
+	if _, ok := rp["lock_timeout"]; !ok {
+		rp["lock_timeout"] = strconv.FormatInt(o.Timeout.Milliseconds(), 10)
+	}
+	if _, ok := rp["idle_in_transaction_session_timeout"]; !ok {
+		rp["idle_in_transaction_session_timeout"] = strconv.FormatInt(max(4*o.Timeout, 20*time.Second).Milliseconds(), 10)
 	}
 	// The first schema of the search path holds the tables; without one,
 	// "public" (pinned, so that a "$user" schema can never shadow it).
@@ -191,6 +202,10 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Wait for another node's migration as long as ctx allows.
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = 0"); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", db.lockKey("migrate")); err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ func (db *DB) Snapshot(ctx context.Context, table func(name string, cols []strin
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The reader may pause between tables (a slow destination).
+	if _, err := tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		return err
+	}
 	for _, t := range snapshotTables {
 		var n int64
 		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
@@ -122,6 +126,11 @@ func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table st
 	for i, t := range snapshotTables {
 		names[i] = t.name
 		known[t.name] = t
+	}
+	// Wait for running requests as long as ctx allows; the source may
+	// pause between rows.
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		return err
 	}
 	if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 		return err

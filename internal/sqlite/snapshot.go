@@ -126,6 +126,19 @@ func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table st
 	for _, t := range snapshotTables {
 		known[t.name] = t
 	}
+	if !replace {
+		// Checked again inside the transaction; this answers the common
+		// case without a failed commit.
+		for _, t := range snapshotTables {
+			var n int
+			if err := db.read.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.name+")").Scan(&n); err != nil {
+				return err
+			}
+			if n != 0 {
+				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.name)
+			}
+		}
+	}
 	ran := false
 	u := db.newUnit()
 	defer u.Rollback()
