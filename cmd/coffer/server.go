@@ -224,9 +224,9 @@ type App struct {
 	storageDesc string
 	purgeEvery  time.Duration
 	root        *keyring.Root
-	kms      *kms.Service
-	secrets  *secrets.Service
-	identity *identity.Service
+	kms         *kms.Service
+	secrets     *secrets.Service
+	identity    *identity.Service
 }
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
