@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coffer-dev/coffer/internal/secrets"
+	"github.com/coffer-dev/coffer/internal/txn"
 )
 
 var _ secrets.Store = (*DB)(nil)
@@ -156,28 +157,52 @@ func writeSecret(ctx context.Context, tx pgx.Tx, name, oldARN string, ch *secret
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// Touch records a read day under the secret's lock (the same lock order as
-// Update: advisory lock first, then rows), only if the secret still has
-// this ARN and the version.
+// Touch records a read day, best effort and without waiting: it takes the
+// secret's advisory lock only if it is free (as the SQLite adapter does),
+// so that units touching several secrets in different orders — two
+// BatchGetSecretValue calls — can never deadlock; a skipped day is recorded
+// by a later read. Holding the lock, it never waits on row locks either:
+// every writer of these rows holds the same lock.
 func (db *DB) Touch(ctx context.Context, name, arn, versionID string, day time.Time) error {
+	u := db.unitIn(ctx)
+	own := u == nil
+	if own {
+		var t txn.Unit
+		ctx, t = db.Begin(ctx)
+		u = t.(*Unit)
+		defer u.Rollback()
+	}
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	tx, err := u.transaction(ctx)
+	if err != nil {
+		return err
+	}
+	if ok, err := u.tryLock(ctx, "s:"+name); err != nil || !ok {
+		return err
+	}
+	cur, err := loadSecret(ctx, tx, "s.name", name)
+	if errors.Is(err, secrets.ErrNoSuchSecret) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	v := cur.Version(versionID)
+	if cur.ARN != arn || v == nil || cur.LastAccessedAt.Equal(day) && v.LastAccessedAt.Equal(day) {
+		return nil
+	}
 	ms := day.UnixMilli()
-	return db.write(ctx, "s:"+name, func(ctx context.Context, tx pgx.Tx) error {
-		cur, err := loadSecret(ctx, tx, "s.name", name)
-		if errors.Is(err, secrets.ErrNoSuchSecret) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		v := cur.Version(versionID)
-		if cur.ARN != arn || v == nil || cur.LastAccessedAt.Equal(day) && v.LastAccessedAt.Equal(day) {
-			return nil
-		}
-		b := &pgx.Batch{}
-		b.Queue("UPDATE secrets SET accessed_ms = $1 WHERE name = $2 AND arn = $3", ms, name, arn)
-		b.Queue("UPDATE secret_versions SET accessed_ms = $1 WHERE arn = $2 AND version_id = $3", ms, arn, versionID)
-		return tx.SendBatch(ctx, b).Close()
-	})
+	b := &pgx.Batch{}
+	b.Queue("UPDATE secrets SET accessed_ms = $1 WHERE name = $2 AND arn = $3", ms, name, arn)
+	b.Queue("UPDATE secret_versions SET accessed_ms = $1 WHERE arn = $2 AND version_id = $3", ms, arn, versionID)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if own {
+		return u.Commit()
+	}
+	return nil
 }
 
 var sortColumns = map[secrets.SortKey]string{

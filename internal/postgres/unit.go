@@ -93,6 +93,24 @@ func (u *Unit) lock(ctx context.Context, key string) error {
 	return nil
 }
 
+// tryLock takes the advisory lock of key only if it is free (or already
+// held by this unit); it never waits.
+func (u *Unit) tryLock(ctx context.Context, key string) (bool, error) {
+	k := u.db.lockKey(key)
+	if _, ok := u.locks[k]; ok {
+		return true, nil
+	}
+	var ok bool
+	if err := u.tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", k).Scan(&ok); err != nil || !ok {
+		return false, err
+	}
+	if u.locks == nil {
+		u.locks = make(map[int64]struct{})
+	}
+	u.locks[k] = struct{}{}
+	return true, nil
+}
+
 // Commit commits the unit's transaction (if it began one) and releases
 // its locks.
 func (u *Unit) Commit() error {

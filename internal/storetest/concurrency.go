@@ -110,6 +110,8 @@ func RunConcurrency(t *testing.T, open Open) {
 			}
 		}},
 		{"TouchAndUpdate", func(t *testing.T, s Stores) {
+			// Touch is best effort (it skips a secret another request holds)
+			// but never disturbs an Update; once alone, it records the day.
 			ctx := bg(t)
 			put(t, s.Secrets, ctx, newSecret("tu"), payloads())
 			day := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -138,9 +140,58 @@ func RunConcurrency(t *testing.T, open Open) {
 			if len(got.Versions) != 3+20 {
 				t.Fatalf("%d versions, want 23", len(got.Versions))
 			}
-			last := day.AddDate(0, 0, 19)
+			last := day.AddDate(0, 0, 30)
+			if err := s.Secrets.Touch(ctx, "tu", arnOf("tu"), "v2", last); err != nil {
+				t.Fatal(err)
+			}
+			got = mustGet(t, s.Secrets, ctx, "tu")
 			if !got.LastAccessedAt.Equal(last) || !got.Version("v2").LastAccessedAt.Equal(last) {
 				t.Fatalf("LastAccessedAt = %v / %v, want %v", got.LastAccessedAt, got.Version("v2").LastAccessedAt, last)
+			}
+		}},
+		{"TouchNeverWaits", func(t *testing.T, s Stores) {
+			// Two units touching the same secrets in opposite orders (as two
+			// BatchGetSecretValue calls can) finish; a touch of a secret
+			// another unit holds does not wait for it.
+			ctx := bg(t)
+			put(t, s.Secrets, ctx, newSecret("x"), payloads())
+			put(t, s.Secrets, ctx, newSecret("y"), payloads())
+			day := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+			c1, u1 := s.Units.Begin(ctx)
+			c2, u2 := s.Units.Begin(ctx)
+			defer u1.Rollback()
+			defer u2.Rollback()
+			if err := s.Secrets.Touch(c1, "x", arnOf("x"), "v1", day); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Secrets.Touch(c2, "y", arnOf("y"), "v1", day); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				err := s.Secrets.Touch(c1, "y", arnOf("y"), "v1", day)
+				if err == nil {
+					err = s.Secrets.Touch(c2, "x", arnOf("x"), "v1", day)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Touch waited for a secret another unit holds")
+			}
+			for _, u := range []interface{ Commit() error }{u1, u2} {
+				if err := u.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, n := range []string{"x", "y"} {
+				if got := mustGet(t, s.Secrets, ctx, n); !got.LastAccessedAt.Equal(day) {
+					t.Fatalf("%s: LastAccessedAt = %v, want %v (each unit's first touch)", n, got.LastAccessedAt, day)
+				}
 			}
 		}},
 		{"ManyWritersOneKey", func(t *testing.T, s Stores) {
