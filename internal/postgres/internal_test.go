@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/postgres/pgtest"
 )
 
@@ -77,5 +78,38 @@ func TestFirstSchema(t *testing.T) {
 		if got := firstSchema(in); got != want {
 			t.Errorf("firstSchema(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// AccessKey returns the same record while the stored bytes are unchanged
+// (identity.Service caches signing keys per record) and a new one at once
+// after any change.
+func TestAccessKeyPointerStability(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := Open(ctx, pgtest.Schema(t, pgtest.DSN(t)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	k := &identity.AccessKey{ID: "AKIASTABLE", Status: "Active", SecretWrapped: []byte{1}}
+	if err := db.PutAccessKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.AccessKey(ctx, k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.AccessKey(ctx, k.ID)
+	if err != nil || a != b {
+		t.Fatalf("an unchanged record came back as a new value (%v)", err)
+	}
+	k.Status = "Inactive"
+	if err := db.PutAccessKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.AccessKey(ctx, k.ID)
+	if err != nil || c == a || c.Status != "Inactive" {
+		t.Fatalf("a changed record: %+v, %v", c, err)
 	}
 }
