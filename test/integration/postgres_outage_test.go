@@ -212,7 +212,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Helper()
 		began := time.Now()
 		var slowest time.Duration
-		for i := 0; time.Since(began) < span || i < 6; i++ {
+		for i := 0; time.Since(began) < span || i < 3; i++ {
 			s := nodes[i%2]
 			start := time.Now()
 			var err error
