@@ -34,7 +34,7 @@ type serverFlags struct {
 	tlsCert      string
 	tlsKey       string
 	insecureHTTP bool
-	rootKeyFile  string
+	rootKey      rootKeyFlags
 	logLevel     string
 	logFormat    string
 	storage      string
@@ -60,7 +60,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.BoolVar(&f.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address")
-	fs.StringVar(&f.rootKeyFile, "root-key-file", envOr("COFFER_ROOT_KEY_FILE", ""), "file holding the base64 root key (else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key)")
+	f.rootKey.register(fs) // else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.storage, "storage", envOr("COFFER_STORAGE", ""), "where the data lives: sqlite://<data-dir or file.db>, or postgres://user:password@host:port/database?… shared by several nodes (default: SQLite in the data dir; prefer COFFER_STORAGE for a DSN with a password)")
@@ -95,7 +95,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.storageTO <= 0 || f.purgeEvery <= 0 {
 		return errors.New("--storage-timeout and --purge-interval must be positive")
 	}
-	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID, rootKeyFile: f.rootKeyFile, log: log,
+	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID,
+		rootKeyFile: f.rootKey.file, rootKeyKMSKeyID: f.rootKey.kmsKeyID, log: log,
 		storage: f.storage, storageTimeout: f.storageTO, purgeEvery: f.purgeEvery})
 	if err != nil {
 		return err
@@ -202,11 +203,12 @@ func checkListen(addr string, tlsOn, insecure bool) error {
 
 // appConfig says where an App's state lives.
 type appConfig struct {
-	dataDir     string
-	region      string
-	accountID   string
-	rootKeyFile string
-	log         *slog.Logger
+	dataDir         string
+	region          string
+	accountID       string
+	rootKeyFile     string
+	rootKeyKMSKeyID string
+	log             *slog.Logger
 	// storage is the --storage value ("" = SQLite in dataDir).
 	storage        string
 	storageTimeout time.Duration
@@ -238,19 +240,6 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return nil, err
 	}
-	provider, err := rootKeyProvider(c)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := provider.RootKey(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("root key: %w", err)
-	}
-	root, err := keyring.NewRoot(raw)
-	clear(raw)
-	if err != nil {
-		return nil, err
-	}
 	spec, err := parseStorage(c.storage, c.dataDir)
 	if err != nil {
 		return nil, err
@@ -265,16 +254,25 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &App{dataDir: c.dataDir, log: c.log, db: db, storageDesc: desc, purgeEvery: c.purgeEvery, root: root}
 	fail := func(err error) (*App, error) { db.Close(); return nil, err }
-
-	check, err := db.SetMetaIfAbsent(ctx, "root_key_check", root.NewCheck())
+	check, err := db.Meta(ctx, rootCheckMeta)
 	if err != nil {
 		return fail(err)
 	}
-	if err := root.VerifyCheck(check); err != nil {
-		return fail(fmt.Errorf("the root key from %s does not match the data in %s: refusing to start (no data was changed). Start with the root key this store was created with (every node of a cluster needs the same one)", provider, desc))
+	root, err := unsealRoot(ctx, c, check)
+	if err != nil {
+		return fail(err)
 	}
+	if check == nil {
+		check, err = db.SetMetaIfAbsent(ctx, rootCheckMeta, root.NewCheck())
+		if err != nil {
+			return fail(err)
+		}
+		if err := root.VerifyCheck(check); err != nil {
+			return fail(fmt.Errorf("the root key does not match the data in %s: refusing to start", desc))
+		}
+	}
+	app := &App{dataDir: c.dataDir, log: c.log, db: db, storageDesc: desc, purgeEvery: c.purgeEvery, root: root}
 	if app.account, err = fixedMeta(ctx, db, "account_id", c.accountID, "--account-id", randomAccountID); err != nil {
 		return fail(err)
 	}
@@ -324,26 +322,6 @@ func randomAccountID() string {
 		b[0] = '1'
 	}
 	return string(b)
-}
-
-func rootKeyProvider(c appConfig) (keyring.KeyProvider, error) {
-	if c.rootKeyFile != "" {
-		return keyring.FileProvider{Path: c.rootKeyFile}, nil
-	}
-	if os.Getenv("COFFER_ROOT_KEY") != "" {
-		return keyring.EnvProvider{Var: "COFFER_ROOT_KEY"}, nil
-	}
-	path := filepath.Join(c.dataDir, "root.key")
-	created, err := keyring.GenerateFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("generate development root key: %w", err)
-	}
-	if created {
-		c.log.Warn("generated a root key in the data directory: for development only. In production, give --root-key-file (kept elsewhere) or COFFER_ROOT_KEY", "path", path)
-	} else {
-		c.log.Warn("using the root key stored in the data directory: for development only", "path", path)
-	}
-	return keyring.FileProvider{Path: path}, nil
 }
 
 // ensureRootCredentials gives the account root an access key: the one in
@@ -401,15 +379,24 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// runBackground runs the periodic jobs until ctx ends. Each runs on one
-// node of the cluster at a time: the node holding the job's lease (with
-// SQLite, the only node). Add new jobs here with r.Add(name, every, fn).
+// runBackground runs the periodic jobs until ctx ends: the purge of
+// secrets whose recovery window has ended, and the KMS keys that are due
+// (automatic rotation, deletion at the end of the waiting period). Each job
+// runs on one node of the cluster at a time: the node holding the job's
+// lease (with SQLite, the only node). Add jobs with r.Add(name, every, fn).
 func (a *App) runBackground(ctx context.Context) {
 	r := jobs.New(a.db, a.log)
 	r.Add("purge-deleted-secrets", a.purgeEvery, func(ctx context.Context) error {
 		n, err := a.secrets.PurgeDue(ctx)
 		if n > 0 {
 			a.log.Info("purged deleted secrets", "count", n)
+		}
+		return err
+	})
+	r.Add("kms-due-keys", time.Minute, func(ctx context.Context) error {
+		rotated, deleted, err := a.kms.RunDue(ctx)
+		if rotated+deleted > 0 {
+			a.log.Info("scheduled KMS key work", "rotated", rotated, "deleted", deleted)
 		}
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -89,9 +90,33 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(cur *kms.Key) (*
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO kms_keys (id, doc) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", id, doc)
+		_, err = tx.Exec(ctx, "INSERT INTO kms_keys (id, doc, due_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, due_ms = excluded.due_ms", id, doc, dueMillis(next))
 		return err
 	})
+}
+
+// dueMillis is the indexed form of k.DueAt (0 = never due).
+func dueMillis(k *kms.Key) int64 {
+	t := k.DueAt()
+	if t.IsZero() {
+		return 0
+	}
+	if ms := t.UnixMilli(); ms > 0 {
+		return ms
+	}
+	return 1
+}
+
+// DueKeys implements kms.Store: keys whose DueAt is set and not after now,
+// earliest first (the background job then re-reads each under its lock).
+func (db *DB) DueKeys(ctx context.Context, now time.Time, limit int) ([]*kms.Key, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	rows, err := db.reader(ctx).Query(ctx, "SELECT doc FROM kms_keys WHERE due_ms > 0 AND due_ms <= $1 ORDER BY due_ms, id LIMIT $2", now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	return decodeKeys(rows)
 }
 
 // UpdateAlias is UpdateKey for aliases.
@@ -133,6 +158,10 @@ func (db *DB) ListKeys(ctx context.Context, after string, limit int) ([]*kms.Key
 	if err != nil {
 		return nil, err
 	}
+	return decodeKeys(rows)
+}
+
+func decodeKeys(rows pgx.Rows) ([]*kms.Key, error) {
 	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
 		return nil, err

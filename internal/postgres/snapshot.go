@@ -30,7 +30,7 @@ var snapshotTables = []snapshotTable{
 	{"meta", []string{"k", "v"}, "tb", "k"},
 	{"secrets", []string{"name", "arn", "created_ms", "changed_ms", "accessed_ms", "deleted", "purge_ms", "doc"}, "ttiiiiib", "name"},
 	{"secret_versions", []string{"arn", "version_id", "accessed_ms", "payload"}, "ttib", "arn, version_id"},
-	{"kms_keys", []string{"id", "doc"}, "tb", "id"},
+	{"kms_keys", []string{"id", "doc", "due_ms"}, "tbi", "id"},
 	{"kms_aliases", []string{"name", "doc"}, "tb", "name"},
 	{"access_keys", []string{"id", "user_name", "doc"}, "ttb", "id"},
 	// Audit records: the audit sink's tables go here (and in sqlite).

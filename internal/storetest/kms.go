@@ -39,7 +39,7 @@ func newAccessKey(id, user string) *identity.AccessKey {
 }
 
 // RunKMS covers kms.Store: keys and aliases, create/replace/unchanged/
-// delete, and listing.
+// delete, listing, and keys due for background work.
 func RunKMS(t *testing.T, open Open) {
 	subtests(t, open, []test{
 		{"NotFound", func(t *testing.T, s Stores) {
@@ -198,6 +198,63 @@ func RunKMS(t *testing.T, open Open) {
 				if d := cmp.Diff(c.want, got); d != "" {
 					t.Fatalf("ListKeys(%q, %d) (-want +got):\n%s", c.after, c.limit, d)
 				}
+			}
+		}},
+		{"DueKeys", func(t *testing.T, s Stores) {
+			ctx := bg(t)
+			now := base.Add(100 * time.Hour)
+			mk := func(id string, edit func(k *kms.Key)) {
+				t.Helper()
+				k := newKey(id)
+				k.RotationEnabled, k.NextRotation = false, time.Time{}
+				edit(k)
+				if err := s.KMS.UpdateKey(ctx, id, func(*kms.Key) (*kms.Key, error) { return k, nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rotate := func(at time.Time) func(k *kms.Key) {
+				return func(k *kms.Key) { k.RotationEnabled, k.NextRotation = true, at }
+			}
+			del := func(at time.Time) func(k *kms.Key) {
+				return func(k *kms.Key) { k.State, k.DeletionDate, k.PendingWindowDays = kms.StatePendingDeletion, at, 7 }
+			}
+			mk("k-rot-past", rotate(now.Add(-time.Hour)))
+			mk("k-rot-now", rotate(now))
+			mk("k-rot-future", rotate(now.Add(time.Hour)))
+			mk("k-del-past", del(now.Add(-2*time.Hour)))
+			mk("k-del-future", del(now.Add(time.Minute)))
+			mk("k-plain", func(*kms.Key) {})
+			mk("k-disabled", func(k *kms.Key) { rotate(now.Add(-3 * time.Hour))(k); k.State = kms.StateDisabled })
+			ids := func(limit int) []string {
+				t.Helper()
+				keys, err := s.KMS.DueKeys(ctx, now, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, k := range keys {
+					out = append(out, k.ID)
+				}
+				return out
+			}
+			if d := cmp.Diff([]string{"k-del-past", "k-rot-past", "k-rot-now"}, ids(10)); d != "" {
+				t.Fatalf("DueKeys (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff([]string{"k-del-past"}, ids(1)); d != "" {
+				t.Fatalf("DueKeys limit 1 (-want +got):\n%s", d)
+			}
+			// The due time follows every update of the key.
+			mk("k-rot-past", rotate(now.Add(24*time.Hour)))
+			mk("k-del-past", func(*kms.Key) {}) // deletion cancelled
+			mk("k-rot-future", rotate(now.Add(-time.Minute)))
+			if d := cmp.Diff([]string{"k-rot-future", "k-rot-now"}, ids(10)); d != "" {
+				t.Fatalf("DueKeys after updates (-want +got):\n%s", d)
+			}
+			if err := s.KMS.UpdateKey(ctx, "k-rot-now", func(*kms.Key) (*kms.Key, error) { return nil, nil }); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff([]string{"k-rot-future"}, ids(10)); d != "" {
+				t.Fatalf("DueKeys after a delete (-want +got):\n%s", d)
 			}
 		}},
 		{"ListAliases", func(t *testing.T, s Stores) {
