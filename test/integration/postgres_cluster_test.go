@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 
@@ -160,6 +161,29 @@ func TestPostgresCluster(t *testing.T) {
 		}
 		if v := get(b); v != "value-2" {
 			t.Fatalf("after restore on A, node B read %q", v)
+		}
+		// KMS: a key made on A encrypts on B and decrypts on A; a disable
+		// on B is seen by A.
+		key, err := a.kms().CreateKey(c, &kms.CreateKeyInput{Description: aws.String("cluster key")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.kms().CreateAlias(c, &kms.CreateAliasInput{AliasName: aws.String("alias/cluster"), TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+			t.Fatal(err)
+		}
+		enc, err := b.kms().Encrypt(c, &kms.EncryptInput{KeyId: aws.String("alias/cluster"), Plaintext: []byte("across nodes")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := a.kms().Decrypt(c, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+		if err != nil || string(dec.Plaintext) != "across nodes" {
+			t.Fatalf("Decrypt on node A of node B's ciphertext: %v", err)
+		}
+		if _, err := b.kms().DisableKey(c, &kms.DisableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.kms().Decrypt(c, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob}); apiCode(err) != "DisabledException" {
+			t.Fatalf("node A decrypts with a key node B disabled: %v", err)
 		}
 	})
 

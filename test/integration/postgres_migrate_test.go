@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/google/go-cmp/cmp"
@@ -124,6 +125,56 @@ func populate(t *testing.T, s *server) {
 	for i := range 20 {
 		must(sm.CreateSecret(c, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("bulk/%02d", i)), SecretString: aws.String(fmt.Sprint("value ", i)), ClientRequestToken: aws.String(newToken())}))
 	}
+	// A customer managed key with an alias and automatic rotation, and a
+	// secret under it.
+	k := s.kms()
+	key, err := k.CreateKey(c, &kms.CreateKeyInput{Description: aws.String("migrated key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(k.CreateAlias(c, &kms.CreateAliasInput{AliasName: aws.String("alias/migrated"), TargetKeyId: key.KeyMetadata.KeyId}))
+	must(k.EnableKeyRotation(c, &kms.EnableKeyRotationInput{KeyId: key.KeyMetadata.KeyId}))
+	must(sm.CreateSecret(c, &secretsmanager.CreateSecretInput{Name: aws.String("kms/custom"), KmsKeyId: aws.String("alias/migrated"), SecretString: aws.String("under a customer key"), ClientRequestToken: aws.String(newToken())}))
+}
+
+// kmsState is what the KMS API shows about every key and alias.
+type kmsState struct {
+	Keys    []string
+	Aliases []string
+}
+
+func captureKMS(t *testing.T, s *server) kmsState {
+	t.Helper()
+	c := ctx(t)
+	k := s.kms()
+	var st kmsState
+	keys, err := k.ListKeys(c, &kms.ListKeysInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range keys.Keys {
+		d, err := k.DescribeKey(c, &kms.DescribeKeyInput{KeyId: e.KeyId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := d.KeyMetadata
+		r, err := k.GetKeyRotationStatus(c, &kms.GetKeyRotationStatusInput{KeyId: e.KeyId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Keys = append(st.Keys, fmt.Sprintf("%s %s %s %s %v %s rotation=%v next=%v", aws.ToString(m.KeyId), aws.ToString(m.Arn), m.KeyState, m.KeyManager,
+			tm(m.CreationDate), aws.ToString(m.Description), r.KeyRotationEnabled, tm(r.NextRotationDate)))
+	}
+	aliases, err := k.ListAliases(c, &kms.ListAliasesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range aliases.Aliases {
+		st.Aliases = append(st.Aliases, aws.ToString(a.AliasName)+" → "+aws.ToString(a.TargetKeyId))
+	}
+	slices.Sort(st.Keys)
+	slices.Sort(st.Aliases)
+	return st
 }
 
 // coffer runs a coffer subcommand and returns its stdout and stderr.
@@ -164,11 +215,15 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Helper()
 		return startServer(t, serverOpts{dataDir: dataDir, env: append(slices.Clone(env), "COFFER_STORAGE="+storage)})
 	}
+	var wantKMS kmsState
 	check := func(what string, s *server, want []secretState) {
 		t.Helper()
 		got := capture(t, s)
 		if d := cmp.Diff(want, got); d != "" {
 			t.Fatalf("%s differs from the original (-want +got):\n%s", what, d)
+		}
+		if d := cmp.Diff(wantKMS, captureKMS(t, s)); d != "" {
+			t.Fatalf("%s: KMS differs from the original (-want +got):\n%s", what, d)
 		}
 		s.stop(syscall.SIGTERM)
 	}
@@ -178,8 +233,9 @@ func TestMigrateRoundTrip(t *testing.T) {
 	populate(t, s1)
 	capture(t, s1) // the reads of the first capture are recorded as accesses
 	want := capture(t, s1)
-	if len(want) != 24 {
-		t.Fatalf("captured %d secrets", len(want))
+	wantKMS = captureKMS(t, s1)
+	if len(want) != 25 || len(wantKMS.Keys) != 2 || len(wantKMS.Aliases) < 2 {
+		t.Fatalf("captured %d secrets, KMS %+v", len(want), wantKMS)
 	}
 	s1.stop(syscall.SIGTERM)
 
