@@ -172,6 +172,17 @@ func (l *leaser) close() {
 	defer l.mu.Unlock()
 	if l.conn != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		// Hand the leases over now: closing alone lets the server end the
+		// session (and free the locks) a moment later.
+		if len(l.held) > 0 {
+			if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock_all()"); err == nil {
+				names := make([]string, 0, len(l.held))
+				for n := range l.held {
+					names = append(names, n)
+				}
+				l.db.log.Info("released the cluster leases", "leases", names)
+			}
+		}
 		l.conn.Close(ctx)
 		cancel()
 		l.conn = nil
