@@ -40,6 +40,7 @@ type serverFlags struct {
 	storage      string
 	storageTO    time.Duration
 	purgeEvery   time.Duration
+	iamBootstrap string
 }
 
 func envOr(name, def string) string {
@@ -74,6 +75,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fs.DurationVar(&f.purgeEvery, "purge-interval", purgeEvery, "how often the purge of secrets past their recovery window runs, on one node of the cluster (also COFFER_PURGE_INTERVAL)")
+	fs.StringVar(&f.iamBootstrap, "iam-bootstrap", envOr("COFFER_IAM_BOOTSTRAP", ""), "IAM bootstrap file (YAML or JSON: users, roles, managed policies, OIDC providers; no secrets) applied at start")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -105,6 +107,11 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	if err := app.ensureRootCredentials(ctx); err != nil {
 		return err
+	}
+	if f.iamBootstrap != "" {
+		if err := app.applyIAMBootstrap(ctx, f.iamBootstrap); err != nil {
+			return err
+		}
 	}
 
 	api := awsapi.New(awsapi.Config{
@@ -281,7 +288,7 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 	}
 	app.kms = kms.New(kms.Config{Store: db, Root: root, Region: app.region, Account: app.account})
 	app.secrets = secrets.New(secrets.Config{Store: db, Keys: app.kms, Region: app.region, Account: app.account, Log: c.log})
-	app.identity = identity.New(identity.Config{Store: db, Root: root, Account: app.account})
+	app.identity = identity.New(identity.Config{Store: db, Root: root, Account: app.account, Region: app.region, Now: identityClock(c.log), Fetch: fetchOIDC})
 	return app, nil
 }
 
@@ -390,6 +397,13 @@ func (a *App) runBackground(ctx context.Context) {
 		n, err := a.secrets.PurgeDue(ctx)
 		if n > 0 {
 			a.log.Info("purged deleted secrets", "count", n)
+		}
+		return err
+	})
+	r.Add("purge-expired-sessions", time.Minute, func(ctx context.Context) error {
+		n, err := a.identity.PurgeExpiredSessions(ctx, expiredSessionGrace)
+		if n > 0 {
+			a.log.Debug("purged expired sessions", "count", n)
 		}
 		return err
 	})

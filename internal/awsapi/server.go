@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/awsapi/awsjson"
@@ -65,6 +66,12 @@ type Server struct {
 	mux  *http.ServeMux
 	ops  map[string]*operation // by full X-Amz-Target
 	bufs sync.Pool
+
+	qops map[string]*queryOp // query protocol (IAM, STS): by service + "." + Action
+	// compiled resource and key policies, by secret ARN / key id
+	resPolicies, keyPolicies sync.Map
+	// managedKeyARN is the ARN of aws/secretsmanager once seen.
+	managedKeyARN atomic.Pointer[string]
 }
 
 // New returns a Server.
@@ -79,6 +86,7 @@ func New(cfg Config) *Server {
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	s.ops = make(map[string]*operation)
 	s.registerSecretsManager()
+	s.registerQuery()
 	s.registerKMS()
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -279,11 +287,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*id
 	if err := auth.CheckScope(s.cfg.Region, service); err != nil {
 		return nil, sigv4Error(err)
 	}
-	if auth.SecurityToken != "" {
-		// Temporary credentials arrive with STS.
-		return nil, clientErr("UnrecognizedClientException", identity.ErrUnrecognized.Error())
-	}
-	key, caller, err := s.cfg.Identity.SigningKey(r.Context(), auth.AccessKeyID, auth.Date, auth.Region, auth.Service)
+	key, caller, err := s.cfg.Identity.SigningKeyWithToken(r.Context(), auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
 	if err != nil {
 		return nil, toAPIError(service, err)
 	}

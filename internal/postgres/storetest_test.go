@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/coffer-dev/coffer/internal/identity/identitytest"
 	"github.com/coffer-dev/coffer/internal/postgres"
 	"github.com/coffer-dev/coffer/internal/postgres/pgtest"
 	"github.com/coffer-dev/coffer/internal/storetest"
@@ -38,7 +39,7 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = conn.Exec(ctx, "DELETE FROM meta; DELETE FROM secrets; DELETE FROM secret_versions; DELETE FROM kms_keys; DELETE FROM kms_aliases; DELETE FROM access_keys")
+		_, err = conn.Exec(ctx, "DELETE FROM meta; DELETE FROM secrets; DELETE FROM secret_versions; DELETE FROM kms_keys; DELETE FROM kms_aliases; DELETE FROM access_keys; DELETE FROM iam_docs")
 		conn.Close(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -49,5 +50,13 @@ func TestConformance(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		return storetest.Stores{Secrets: db, KMS: db, Identity: db, Units: db, Meta: db}
+	})
+}
+
+// TestIdentityStore runs the identity documents suite on PostgreSQL.
+func TestIdentityStore(t *testing.T) {
+	identitytest.TestStore(t, func(t *testing.T) identitytest.Store {
+		db, _ := open(t)
+		return db
 	})
 }

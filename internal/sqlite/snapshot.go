@@ -33,6 +33,7 @@ var snapshotTables = []snapshotTable{
 	{"kms_keys", []string{"id", "doc", "due_ms"}, "tbi", "id"},
 	{"kms_aliases", []string{"name", "doc"}, "tb", "name"},
 	{"access_keys", []string{"id", "user_name", "doc"}, "ttb", "id"},
+	{"iam_docs", []string{"kind", "name", "rev", "body"}, "ttib", "kind, name"},
 	// Audit records: the audit sink's tables go here (and in postgres).
 }
 
