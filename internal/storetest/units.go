@@ -138,10 +138,11 @@ func RunUnits(t *testing.T, open Open) {
 			if err := s.Secrets.Update(uctx, "gone", func(*secrets.Secret) (*secrets.Change, error) { return &secrets.Change{}, nil }); err != nil {
 				t.Fatal(err)
 			}
-			// (By name: the SQLite adapter's SecretByARN does not yet see a
-			// unit's own deletion.)
 			if _, err := s.Secrets.SecretByName(uctx, "gone"); !errors.Is(err, secrets.ErrNoSuchSecret) {
 				t.Fatalf("the unit still sees the secret it deleted: %v", err)
+			}
+			if _, err := s.Secrets.SecretByARN(uctx, arnOf("gone")); !errors.Is(err, secrets.ErrNoSuchSecret) {
+				t.Fatalf("the unit still sees the secret it deleted, by ARN: %v", err)
 			}
 			wantPayload(t, s.Secrets, uctx, arnOf("gone"), "v1", nil)
 			mustGet(t, s.Secrets, ctx, "gone")
