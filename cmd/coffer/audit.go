@@ -59,7 +59,7 @@ type auditFlags struct {
 }
 
 func (f *auditFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.mode, "audit", "on", "audit trail: on, or off (for benchmarking only: requests are then NOT recorded)")
+	fs.StringVar(&f.mode, "audit", envOr("COFFER_AUDIT", "on"), "audit trail: on, or off (for benchmarking only: requests are then NOT recorded) (also COFFER_AUDIT)")
 	fs.StringVar(&f.file, "audit-file", "", "also mirror the audit log to this JSON Lines file (rotated by size)")
 	fs.Int64Var(&f.fileMaxBytes, "audit-file-max-bytes", audit.DefaultMaxFileBytes, "rotate the --audit-file mirror at this size")
 	fs.IntVar(&f.fileKeep, "audit-file-keep", audit.DefaultKeepFiles, "rotated --audit-file files to keep")
@@ -89,6 +89,20 @@ func auditOrigin(account, region string) string {
 	return "coffer-audit/" + account + "/" + region
 }
 
+// auditStorage is the audit sink contract a store implements for the
+// server (internal/sqlite/audit.go documents it; a store without it cannot
+// run with the audit trail on).
+type auditStorage interface {
+	awsapi.AuditStore // StageAudit, LookupAudit
+	AuditRecords(ctx context.Context, after uint64, limit int) ([]audit.Record, error)
+	AuditHead(ctx context.Context) (audit.ChainState, error)
+	PutAuditCheckpoint(ctx context.Context, size uint64, root [32]byte, note []byte) error
+	LatestAuditCheckpoint(ctx context.Context) ([]byte, error)
+	AuditCommitted() <-chan struct{}
+}
+
+var _ auditStorage = (*sqlite.DB)(nil)
+
 // metaReader reads meta values (DB and AuditReader both do).
 type metaReader interface {
 	Meta(ctx context.Context, key string) ([]byte, error)
@@ -96,7 +110,7 @@ type metaReader interface {
 
 // ensureAuditKey returns the audit key stored under meta, creating a
 // random one at first use.
-func ensureAuditKey(ctx context.Context, db *sqlite.DB, root *keyring.Root, meta, purpose string) ([]byte, error) {
+func ensureAuditKey(ctx context.Context, db metaStore, root *keyring.Root, meta, purpose string) ([]byte, error) {
 	blob, err := db.Meta(ctx, meta)
 	if err != nil {
 		return nil, err
@@ -128,7 +142,7 @@ func readAuditKey(ctx context.Context, db metaReader, root *keyring.Root, meta, 
 // auditRuntime runs the audit trail's background work in the server: the
 // mirrors and checkpoint signing.
 type auditRuntime struct {
-	db      *sqlite.DB
+	db      auditStorage
 	log     *slog.Logger
 	signer  *audit.Signer
 	origin  string
@@ -162,6 +176,10 @@ func (a *App) startAudit(ctx context.Context, f auditFlags, stdout io.Writer) (*
 		a.log.Warn("THE AUDIT TRAIL IS OFF (--audit=off): requests are not recorded. Use this only to measure the cost of auditing")
 		return nil, nil, nil
 	}
+	store, ok := a.db.(auditStorage)
+	if !ok {
+		return nil, nil, fmt.Errorf("the audit trail is not available on %s yet, and Coffer does not serve requests it cannot record: use SQLite storage, or start with --audit=off (COFFER_AUDIT=off) to serve WITHOUT an audit trail", a.storageDesc)
+	}
 	hk, err := ensureAuditKey(ctx, a.db, a.root, metaAuditHMACKey, purposeAuditHMAC)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit key: %w", err)
@@ -181,11 +199,11 @@ func (a *App) startAudit(ctx context.Context, f auditFlags, stdout io.Writer) (*
 		return nil, nil, err
 	}
 	r := &auditRuntime{
-		db: a.db, log: a.log, signer: signer, origin: auditOrigin(a.account, a.region),
+		db: store, log: a.log, signer: signer, origin: auditOrigin(a.account, a.region),
 		every: f.checkpointEvery, records: f.checkpointRecords,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	if note, err := a.db.LatestAuditCheckpoint(ctx); err != nil {
+	if note, err := store.LatestAuditCheckpoint(ctx); err != nil {
 		return nil, nil, err
 	} else if note != nil {
 		cp, err := audit.VerifyCheckpoint(note, signer.PublicKey())
@@ -194,7 +212,7 @@ func (a *App) startAudit(ctx context.Context, f auditFlags, stdout io.Writer) (*
 		}
 		r.lastCP = cp.Size
 	}
-	head, _ := a.db.AuditHead(ctx)
+	head, _ := store.AuditHead(ctx)
 	if f.file != "" {
 		fsink, err := audit.OpenFileSink(f.file, audit.FileOptions{MaxBytes: f.fileMaxBytes, Keep: f.fileKeep})
 		if err != nil {
@@ -218,7 +236,7 @@ func (a *App) startAudit(ctx context.Context, f auditFlags, stdout io.Writer) (*
 	r.syncMirrors(ctx)
 	go r.loop()
 	a.log.Info("audit trail on", "origin", r.origin, "records", head.Size, "checkpoint_every", f.checkpointEvery, "mirrors", len(r.mirrors))
-	return &awsapi.AuditConfig{Store: a.db, Hasher: hasher}, r, nil
+	return &awsapi.AuditConfig{Store: store, Hasher: hasher}, r, nil
 }
 
 func (r *auditRuntime) loop() {

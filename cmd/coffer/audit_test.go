@@ -71,6 +71,7 @@ func TestAuditRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Close()
+	db := app.db.(auditStorage)
 	var stdout syncWriter
 	mirror := filepath.Join(dir, "audit.jsonl")
 	cfg, rt, err := app.startAudit(ctx, auditFlags{mode: "on", file: mirror, fileMaxBytes: 4096, fileKeep: 100, stdout: true,
@@ -88,7 +89,7 @@ func TestAuditRuntime(t *testing.T) {
 				ev := audit.NewAPICallEvent(time.Now())
 				ev.EventName = fmt.Sprint("Op", g, "-", i)
 				body, _ := ev.Marshal()
-				if err := app.db.StageAudit(ctx, body); err != nil {
+				if err := db.StageAudit(ctx, body); err != nil {
 					t.Error(err)
 				}
 			}
@@ -98,11 +99,11 @@ func TestAuditRuntime(t *testing.T) {
 	rt.Close()
 	rt.Close() // idempotent
 
-	head, _ := app.db.AuditHead(ctx)
+	head, _ := db.AuditHead(ctx)
 	if head.Size != 200 {
 		t.Fatalf("head %d", head.Size)
 	}
-	note, err := app.db.LatestAuditCheckpoint(ctx)
+	note, err := db.LatestAuditCheckpoint(ctx)
 	if err != nil || note == nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
@@ -122,9 +123,9 @@ func TestAuditRuntime(t *testing.T) {
 	}
 	ev := audit.NewAPICallEvent(time.Now())
 	body, _ := ev.Marshal()
-	app.db.StageAudit(ctx, body)
+	db.StageAudit(ctx, body)
 	rt2.Close()
-	note, _ = app.db.LatestAuditCheckpoint(ctx)
+	note, _ = db.LatestAuditCheckpoint(ctx)
 	if res, err := audit.Verify(audit.ReadFiles(mirror), note, rt.signer.PublicKey()); err != nil || res.Records != 201 {
 		t.Fatalf("resumed mirror: %+v %v", res, err)
 	}

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/smithy-go"
 )
 
 // checkFields compares chosen fields of an event.
@@ -26,14 +24,6 @@ func checkFields(t *testing.T, what string, ev map[string]any, want map[string]a
 			t.Errorf("%s: %s = %v, want %v", what, k, got, w)
 		}
 	}
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // Each API family records a success, a denial (an unauthenticated caller
@@ -167,7 +157,7 @@ func TestAuditQueryAndTail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, errOut, code := coffer(t, nil, "audit", "query", "--data-dir", s.DataDir, "--event-name", "GetSecretValue", "--user", "root", "--since", "1h")
+	out, errOut, code := cofferRun(t, nil, "audit", "query", "--data-dir", s.DataDir, "--event-name", "GetSecretValue", "--user", "root", "--since", "1h")
 	if code != 0 {
 		t.Fatalf("query: %d %s", code, errOut)
 	}
@@ -175,11 +165,11 @@ func TestAuditQueryAndTail(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[0], "GetSecretValue root") || !strings.Contains(lines[0], ":secret:q/b-") {
 		t.Errorf("query output:\n%s", out)
 	}
-	out, _, _ = coffer(t, nil, "audit", "query", "--data-dir", s.DataDir, "--event-name", "GetSecretValue", "--since", time.Now().Add(time.Hour).Format(time.RFC3339))
+	out, _, _ = cofferRun(t, nil, "audit", "query", "--data-dir", s.DataDir, "--event-name", "GetSecretValue", "--since", time.Now().Add(time.Hour).Format(time.RFC3339))
 	if strings.TrimSpace(out) != "" {
 		t.Errorf("query of the future:\n%s", out)
 	}
-	out, _, code = coffer(t, nil, "audit", "tail", "--data-dir", s.DataDir, "-n", "2")
+	out, _, code = cofferRun(t, nil, "audit", "tail", "--data-dir", s.DataDir, "-n", "2")
 	lines = strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 2 || !strings.Contains(lines[1], "GetSecretValue") || !strings.Contains(lines[0], "CreateSecret") {
 		t.Errorf("tail -n 2:\n%s", out)

@@ -20,9 +20,9 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// coffer runs the coffer binary (not the server) and returns its stdout,
+// cofferRun runs the coffer binary (not the server) and returns its stdout,
 // stderr and exit code.
-func coffer(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+func cofferRun(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -75,7 +75,7 @@ func parseAuditLines(t *testing.T, data string) []map[string]any {
 // read with `coffer audit tail --json` (which works while the server runs).
 func (s *server) auditEvents(t *testing.T) []map[string]any {
 	t.Helper()
-	out, errOut, code := coffer(t, nil, "audit", "tail", "--data-dir", s.DataDir, "-n", "1000000", "--json")
+	out, errOut, code := cofferRun(t, nil, "audit", "tail", "--data-dir", s.DataDir, "-n", "1000000", "--json")
 	if code != 0 {
 		t.Fatalf("coffer audit tail: %d %s", code, errOut)
 	}

@@ -135,7 +135,7 @@ func TestAuditCheckpointWhileRunning(t *testing.T) {
 	cp := filepath.Join(t.TempDir(), "cp.txt")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, errOut, code := coffer(t, nil, "audit", "checkpoint", "--data-dir", s.DataDir, "--out", cp)
+		_, errOut, code := cofferRun(t, nil, "audit", "checkpoint", "--data-dir", s.DataDir, "--out", cp)
 		if code == 0 && strings.Contains(errOut, "size 5 ") {
 			break
 		}
@@ -153,12 +153,12 @@ func TestAuditCheckpointWhileRunning(t *testing.T) {
 	expectVerify(t, "live store", 0, "", "--data-dir", s.DataDir, "--checkpoint", cp)
 	sm.GetSecretValue(c, &secretsmanager.GetSecretValueInput{SecretId: aws.String("cp/app")})
 	s.stop(syscall.SIGTERM)
-	out, _, code := coffer(t, nil, "audit", "verify", "--data-dir", s.DataDir)
+	out, _, code := cofferRun(t, nil, "audit", "verify", "--data-dir", s.DataDir)
 	if code != 0 || !strings.Contains(out, "size 6 verified") {
 		t.Errorf("after shutdown:\n%s", out)
 	}
 	// Tools never create a root key: without one they say so.
-	_, errOut, code := coffer(t, nil, "audit", "verify", "--data-dir", t.TempDir())
+	_, errOut, code := cofferRun(t, nil, "audit", "verify", "--data-dir", t.TempDir())
 	if code == 0 {
 		t.Errorf("verify of an empty directory succeeded: %s", errOut)
 	}
@@ -183,10 +183,10 @@ func TestAuditSurvivesRootKeyRotation(t *testing.T) {
 	put()
 	s.stop(syscall.SIGTERM)
 	cp := filepath.Join(t.TempDir(), "cp.txt")
-	if _, errOut, code := coffer(t, nil, "audit", "checkpoint", "--data-dir", s.DataDir, "--out", cp); code != 0 {
+	if _, errOut, code := cofferRun(t, nil, "audit", "checkpoint", "--data-dir", s.DataDir, "--out", cp); code != 0 {
 		t.Fatal(errOut)
 	}
-	if out, errOut, code := coffer(t, nil, "root-key", "rotate", "--data-dir", s.DataDir); code != 0 {
+	if out, errOut, code := cofferRun(t, nil, "root-key", "rotate", "--data-dir", s.DataDir); code != 0 {
 		t.Fatalf("rotate: %s%s", out, errOut)
 	}
 	s.start()

@@ -167,7 +167,7 @@ func TestAuditNeverRecordsSecrets(t *testing.T) {
 			}
 		}
 	}
-	out, _, code := coffer(t, nil, "audit", "verify", "--file", filepath.Join(s.DataDir, "audit.jsonl"), "--data-dir", s.DataDir)
+	out, _, code := cofferRun(t, nil, "audit", "verify", "--file", filepath.Join(s.DataDir, "audit.jsonl"), "--data-dir", s.DataDir)
 	if code != 0 {
 		t.Errorf("rotated mirror does not verify:\n%s", out)
 	}

@@ -40,7 +40,7 @@ func auditSession(t *testing.T) (*server, string) {
 	}
 	s.stop(syscall.SIGTERM)
 	cp := filepath.Join(t.TempDir(), "checkpoint.txt")
-	if _, errOut, code := coffer(t, nil, "audit", "checkpoint", "--data-dir", dir, "--out", cp); code != 0 {
+	if _, errOut, code := cofferRun(t, nil, "audit", "checkpoint", "--data-dir", dir, "--out", cp); code != 0 {
 		t.Fatalf("coffer audit checkpoint: %d %s", code, errOut)
 	}
 	return s, cp
@@ -75,7 +75,7 @@ var firstBadRE = regexp.MustCompile(`first bad record: seq (\d+) \(([a-z ]+)\)`)
 // intact log, else the first bad seq and reason it must report.
 func expectVerify(t *testing.T, what string, wantSeq int, wantReason string, args ...string) {
 	t.Helper()
-	out, errOut, code := coffer(t, nil, append([]string{"audit", "verify"}, args...)...)
+	out, errOut, code := cofferRun(t, nil, append([]string{"audit", "verify"}, args...)...)
 	if wantReason == "" {
 		if code != 0 || !strings.HasPrefix(out, "OK:") {
 			t.Errorf("%s: verify failed (%d):\n%s%s", what, code, out, errOut)
@@ -157,7 +157,7 @@ func TestAuditTamperStore(t *testing.T) {
 		db.Exec("UPDATE audit_state SET state = ?", st)
 		db.Exec("DELETE FROM audit_checkpoints")
 		db.Close()
-		out, _, code := coffer(t, nil, "audit", "verify", "--data-dir", dir)
+		out, _, code := cofferRun(t, nil, "audit", "verify", "--data-dir", dir)
 		if code != 0 || !strings.Contains(out, "no signed checkpoint") {
 			t.Errorf("rewritten store without checkpoints: %d\n%s", code, out)
 		}
