@@ -1,6 +1,7 @@
 // Command coffer is Coffer's single binary: the server and its tools.
 //
 //	coffer server [flags]     run the AWS-compatible API server
+//	coffer bench [flags]      load-test a server (see docs/PERFORMANCE.md)
 //	coffer version            print the version
 //
 // Run "coffer <command> -h" for a command's flags.
@@ -27,6 +28,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
+		{"bench", "load-test a server with signed requests of one operation", runBench},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "coffer", version)
 			return nil

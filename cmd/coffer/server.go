@@ -36,6 +36,7 @@ type serverFlags struct {
 	rootKeyFile  string
 	logLevel     string
 	logFormat    string
+	pprof        string
 }
 
 func envOr(name, def string) string {
@@ -59,6 +60,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.rootKeyFile, "root-key-file", envOr("COFFER_ROOT_KEY_FILE", ""), "file holding the base64 root key (else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.pprof, "pprof", envOr("COFFER_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off by default; also COFFER_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -76,6 +78,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkListen(f.listen, f.tlsCert != "", f.insecureHTTP); err != nil {
 		return err
 	}
+
+	stopPprof, err := startPprof(f.pprof, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 
 	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID, rootKeyFile: f.rootKeyFile, log: log})
 	if err != nil {
