@@ -65,6 +65,8 @@ type Server struct {
 	mux  *http.ServeMux
 	ops  map[string]*operation // by full X-Amz-Target
 	bufs sync.Pool
+
+	metrics *metrics // metrics.go
 }
 
 // New returns a Server.
@@ -84,6 +86,7 @@ func New(cfg Config) *Server {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
+	s.mux.Handle("GET /metrics", s.initMetrics())
 	s.mux.HandleFunc("/", s.serveAPI)
 	return s
 }
@@ -152,10 +155,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	s.observe(c, aerr)
 }
-
-// observe is called once per request after the response is written, with
-// the error sent (nil on success). It is the metrics hook.
-func (s *Server) observe(c *call, e *apiError) {}
 
 // handleJSON runs one JSON 1.1 request to completion: everything between
 // reading the request and writing the response. The operation's writes and
