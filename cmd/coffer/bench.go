@@ -56,6 +56,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "connections, one request in flight on each")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before it")
+	fs.IntVar(&cfg.Rounds, "rounds", 1, "repeat warm-up and measurement this many times, alternating with the baseline, and report them together (evens out load from elsewhere on a shared machine)")
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "also run the same load against an in-process bare net/http handler with a body of the same size, and print the ratios")
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object instead of text")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "fixture secret name prefix (default coffer-bench/v<size>, or a fresh one per PutSecretValue run)")

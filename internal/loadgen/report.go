@@ -7,8 +7,8 @@ import (
 
 // WriteText prints a result for people.
 func WriteText(w io.Writer, r *Result) {
-	fmt.Fprintf(w, "%s  %s  concurrency %d, %d fixtures, %d-byte values, %d-byte responses, %.0fs (+%.0fs warm-up)\n",
-		r.Op, r.Endpoint, r.Concurrency, r.Secrets, r.ValueSize, r.ResponseBytes, r.DurationS, r.WarmupS)
+	fmt.Fprintf(w, "%s  %s  concurrency %d, %d fixtures, %d-byte values, %d-byte responses, %d × %gs (+%gs warm-up)\n",
+		r.Op, r.Endpoint, r.Concurrency, r.Secrets, r.ValueSize, r.ResponseBytes, r.Rounds, r.DurationS, r.WarmupS)
 	fmt.Fprintf(w, "  machine     %d CPUs, GOMAXPROCS %d, %s %s\n", r.Machine.CPUs, r.Machine.GOMAXPROCS, r.Machine.Go, r.Machine.OS)
 	writeStats(w, "coffer", &r.Stats)
 	if r.Baseline != nil {

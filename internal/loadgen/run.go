@@ -21,13 +21,16 @@ import (
 type Config struct {
 	Endpoint    string // http(s)://host:port of the server
 	Credentials Credentials
-	Region      string // default us-east-1
-	Op          string // one of Ops
-	Secrets     int    // fixture secrets (or ciphertexts for Decrypt); default 1000
-	ValueSize   int    // bytes of each secret value / plaintext; default 200
-	Concurrency int    // connections, one request in flight each; default 64
-	Duration    time.Duration
-	Warmup      time.Duration
+	Region      string        // default us-east-1
+	Op          string        // one of Ops
+	Secrets     int           // fixture secrets (or ciphertexts for Decrypt); default 1000
+	ValueSize   int           // bytes of each secret value / plaintext; default 200
+	Concurrency int           // connections, one request in flight each; default 64
+	Duration    time.Duration // measured time per round
+	Warmup      time.Duration // before each measured window
+	// Rounds repeats the measurement (alternating with the baseline) and
+	// reports the windows together; default 1.
+	Rounds int
 	// Baseline also runs the same client against an in-process bare
 	// net/http handler answering a body as large as the operation's.
 	Baseline bool
@@ -70,8 +73,6 @@ type Stats struct {
 	// server has no /metrics.
 	ServerCPUUS *float64 `json:"server_cpu_us_per_req,omitempty"`
 	ServerRSSMB *float64 `json:"server_rss_mb,omitempty"`
-
-	metricsErr error // why ServerCPUUS is absent
 }
 
 // Ratio compares a run with its baseline.
@@ -96,6 +97,7 @@ type Result struct {
 	ValueSize     int     `json:"value_size"`
 	Concurrency   int     `json:"concurrency"`
 	DurationS     float64 `json:"duration_s"`
+	Rounds        int     `json:"rounds"`
 	WarmupS       float64 `json:"warmup_s"`
 	ResponseBytes int     `json:"response_bytes"`
 	Stats
@@ -118,7 +120,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := &Result{
 		Op: cfg.Op, Endpoint: cfg.Endpoint, Secrets: cfg.Secrets, ValueSize: cfg.ValueSize,
-		Concurrency: cfg.Concurrency, DurationS: cfg.Duration.Seconds(), WarmupS: cfg.Warmup.Seconds(),
+		Concurrency: cfg.Concurrency, DurationS: cfg.Duration.Seconds(), Rounds: cfg.Rounds, WarmupS: cfg.Warmup.Seconds(),
 		Machine: Machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH},
 	}
 
@@ -144,30 +146,43 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.ResponseBytes = len(resp.body)
 
-	cfg.logf("running %s: %d connections, warm-up %v, %v", cfg.Op, cfg.Concurrency, cfg.Warmup, cfg.Duration)
-	st, err := load(ctx, cfg, t, def, fx.src, true)
-	if err != nil {
-		return nil, err
-	}
-	res.Stats = *st
-	if st.metricsErr != nil {
-		res.Notes = append(res.Notes, "no server CPU: "+st.metricsErr.Error())
-	}
-
+	var bt *target
 	if cfg.Baseline {
-		bt, stop, err := startBaseline(res.ResponseBytes, cfg)
+		var stop func()
+		bt, stop, err = startBaseline(res.ResponseBytes, cfg)
 		if err != nil {
 			return nil, err
 		}
-		cfg.logf("running the baseline (bare net/http, %d-byte body)", res.ResponseBytes)
-		bst, err := load(ctx, cfg, bt, def, fx.src, false)
-		stop()
+		defer stop()
+	}
+	// Rounds alternate the server and the baseline, so that load from
+	// elsewhere on a shared machine falls on both alike.
+	var real, base window
+	for round := range cfg.Rounds {
+		cfg.logf("running %s: %d connections, warm-up %v, %v (round %d of %d)", cfg.Op, cfg.Concurrency, cfg.Warmup, cfg.Duration, round+1, cfg.Rounds)
+		w, err := load(ctx, cfg, t, def, fx.src, true)
 		if err != nil {
 			return nil, err
 		}
+		real.add(w)
+		if bt != nil {
+			cfg.logf("running the baseline (bare net/http, %d-byte body)", res.ResponseBytes)
+			w, err := load(ctx, cfg, bt, def, fx.src, false)
+			if err != nil {
+				return nil, err
+			}
+			base.add(w)
+		}
+	}
+	res.Stats = *real.stats()
+	if real.metricsErr != nil {
+		res.Notes = append(res.Notes, "no server CPU: "+real.metricsErr.Error())
+	}
+	if bt != nil {
+		bst := base.stats()
 		res.Baseline = bst
 		if bst.RPS > 0 && bst.LatencyUS.P99 > 0 {
-			res.Ratio = &Ratio{Throughput: round(st.RPS/bst.RPS, 3), P99: round(st.LatencyUS.P99/bst.LatencyUS.P99, 3)}
+			res.Ratio = &Ratio{Throughput: round(res.RPS/bst.RPS, 3), P99: round(res.LatencyUS.P99/bst.LatencyUS.P99, 3)}
 		}
 	}
 	return res, nil
@@ -200,6 +215,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Warmup < 0 {
 		c.Warmup = 0
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = 1
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
@@ -320,10 +338,81 @@ const (
 	phaseStop
 )
 
-// load runs C workers for the warm-up and the measured window.
-// With serverMetrics it reads the server's /metrics around the window (a
-// failure to do so is kept in Stats.metricsErr, not fatal).
-func load(ctx context.Context, cfg Config, t *target, def opDef, src source, serverMetrics bool) (*Stats, error) {
+// window is what one measured window (or several, added) saw.
+type window struct {
+	hist       Histogram
+	errs       map[string]int64
+	samples    map[string]string
+	elapsed    time.Duration
+	cpu        time.Duration // this process
+	srvCPU     float64       // seconds
+	srvReqs    float64
+	srvRSS     float64 // bytes, at the end of the last window
+	hasServer  bool
+	metricsErr error
+}
+
+func (a *window) add(b *window) {
+	a.hist.Merge(&b.hist)
+	if a.errs == nil {
+		a.errs, a.samples = map[string]int64{}, map[string]string{}
+	}
+	for k, v := range b.errs {
+		a.errs[k] += v
+		if _, ok := a.samples[k]; !ok && b.samples[k] != "" {
+			a.samples[k] = b.samples[k]
+		}
+	}
+	a.elapsed += b.elapsed
+	a.cpu += b.cpu
+	if b.metricsErr != nil {
+		a.metricsErr = b.metricsErr
+	}
+	if b.hasServer {
+		a.srvCPU += b.srvCPU
+		a.srvReqs += b.srvReqs
+		a.srvRSS = b.srvRSS
+		a.hasServer = a.metricsErr == nil
+	}
+}
+
+func (a *window) stats() *Stats {
+	h := &a.hist
+	st := &Stats{ErrorsByType: map[string]int64{}, Seconds: round(a.elapsed.Seconds(), 3)}
+	for k, v := range a.errs {
+		st.ErrorsByType[k] = v
+		st.Errors += v
+		if m := a.samples[k]; m != "" {
+			if st.ErrorSamples == nil {
+				st.ErrorSamples = map[string]string{}
+			}
+			st.ErrorSamples[k] = m
+		}
+	}
+	st.Requests = int64(h.Count())
+	us := func(d time.Duration) float64 { return round(float64(d)/1e3, 1) }
+	if a.elapsed > 0 {
+		st.RPS = round(float64(st.Requests)/a.elapsed.Seconds(), 1)
+	}
+	st.LatencyUS = Latency{P50: us(h.Percentile(50)), P90: us(h.Percentile(90)), P99: us(h.Percentile(99)), Max: us(h.Max()), Mean: us(h.Mean())}
+	if st.Requests > 0 {
+		st.ClientCPUUS = round(a.cpu.Seconds()*1e6/float64(st.Requests), 1)
+	}
+	if a.hasServer && a.srvReqs > 0 {
+		v := round(a.srvCPU*1e6/a.srvReqs, 1)
+		st.ServerCPUUS = &v
+	}
+	if a.hasServer && a.srvRSS > 0 {
+		v := round(a.srvRSS/(1<<20), 1)
+		st.ServerRSSMB = &v
+	}
+	return st
+}
+
+// load runs C workers for the warm-up and the measured window. With
+// serverMetrics it reads the server's /metrics around the window (a
+// failure to do so is kept in window.metricsErr, not fatal).
+func load(ctx context.Context, cfg Config, t *target, def opDef, src source, serverMetrics bool) (*window, error) {
 	var phase atomic.Int32
 	workers := make([]*worker, cfg.Concurrency)
 	var wg sync.WaitGroup
@@ -362,41 +451,26 @@ func load(ctx context.Context, cfg Config, t *target, def opDef, src source, ser
 	if !ok {
 		return nil, ctx.Err()
 	}
-
-	var h Histogram
-	st := &Stats{ErrorsByType: map[string]int64{}, Seconds: round(elapsed.Seconds(), 3)}
+	win := &window{elapsed: elapsed, cpu: cpu1 - cpu0, errs: map[string]int64{}, samples: map[string]string{}}
 	for _, w := range workers {
-		h.Merge(&w.hist)
+		win.hist.Merge(&w.hist)
 		for k, v := range w.errs {
-			st.ErrorsByType[k] += v
-			st.Errors += v
-			if _, ok := st.ErrorSamples[k]; !ok && w.samples[k] != "" {
-				if st.ErrorSamples == nil {
-					st.ErrorSamples = map[string]string{}
-				}
-				st.ErrorSamples[k] = w.samples[k]
+			win.errs[k] += v
+			if _, ok := win.samples[k]; !ok {
+				win.samples[k] = w.samples[k]
 			}
 		}
 	}
-	st.Requests = int64(h.Count())
-	us := func(d time.Duration) float64 { return round(float64(d)/1e3, 1) }
-	st.RPS = round(float64(st.Requests)/elapsed.Seconds(), 1)
-	st.LatencyUS = Latency{P50: us(h.Percentile(50)), P90: us(h.Percentile(90)), P99: us(h.Percentile(99)), Max: us(h.Max()), Mean: us(h.Mean())}
-	if st.Requests > 0 {
-		st.ClientCPUUS = round((cpu1-cpu0).Seconds()*1e6/float64(st.Requests), 1)
-	}
-	if serverMetrics && merr == nil {
-		if n := after.requests - before.requests; n > 0 && after.hasCPU {
-			v := round((after.cpu-before.cpu)*1e6/n, 1)
-			st.ServerCPUUS = &v
-		}
-		if after.rss > 0 {
-			v := round(after.rss/(1<<20), 1)
-			st.ServerRSSMB = &v
+	if serverMetrics {
+		win.metricsErr = merr
+		if merr == nil {
+			win.hasServer = true
+			win.srvCPU = after.cpu - before.cpu
+			win.srvReqs = after.requests - before.requests
+			win.srvRSS = after.rss
 		}
 	}
-	st.metricsErr = merr
-	return st, nil
+	return win, nil
 }
 
 func (w *worker) loop(phase *atomic.Int32, src source) {
