@@ -78,7 +78,7 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.bufs.New = func() any { return new(bytes.Buffer) }
+	s.bufs.New = func() any { b := new(jsonBuf); b.enc = json.NewEncoder(&b.Buffer); return b }
 	s.ops = make(map[string]*operation)
 	s.registerSecretsManager()
 	s.mux = http.NewServeMux()
@@ -118,7 +118,21 @@ type call struct {
 	sourceIP  string
 	userAgent string
 	r         *http.Request
+
+	// Per-request storage that would otherwise be allocated separately.
+	requestIDHeader [1]string
+	body            io.LimitedReader
 }
+
+// jsonBuf is a pooled buffer with a JSON encoder bound to it.
+type jsonBuf struct {
+	bytes.Buffer
+	enc *json.Encoder
+}
+
+// jsonContentType is the Content-Type header of every JSON 1.1 response,
+// shared (net/http only reads header values).
+var jsonContentType = []string{"application/x-amz-json-1.1"}
 
 // newRequestID returns a random UUID (v4) string.
 func newRequestID() string {
@@ -142,7 +156,8 @@ func newRequestID() string {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: r.Header.Get("User-Agent"), r: r, start: s.now()}
-	w.Header().Set("x-amzn-RequestId", c.requestID)
+	c.requestIDHeader[0] = c.requestID
+	w.Header()["X-Amzn-Requestid"] = c.requestIDHeader[:] // canonical form of x-amzn-RequestId
 	if isQueryRequest(r) {
 		s.serveQuery(w, r, c)
 		return
@@ -173,14 +188,15 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 		return nil, s.fail(c, &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest})
 	}
 	c.service = c.op.service
-	buf := s.bufs.Get().(*bytes.Buffer)
+	buf := s.bufs.Get().(*jsonBuf)
 	buf.Reset()
 	defer func() {
 		if buf.Cap() <= 64<<10 {
 			s.bufs.Put(buf)
 		}
 	}()
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, maxBody+1)); err != nil {
+	c.body = io.LimitedReader{R: r.Body, N: maxBody + 1}
+	if _, err := buf.ReadFrom(&c.body); err != nil {
 		return nil, s.fail(c, clientErr("SerializationException", "Could not read the request body."))
 	}
 	if buf.Len() > maxBody {
@@ -309,18 +325,22 @@ func sourceIP(r *http.Request) string {
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, out any) {
-	buf := s.bufs.Get().(*bytes.Buffer)
+	buf := s.bufs.Get().(*jsonBuf)
 	buf.Reset()
-	defer s.bufs.Put(buf)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			s.bufs.Put(buf)
+		}
+	}()
 	if out == nil {
 		buf.WriteString("{}")
-	} else if err := json.NewEncoder(buf).Encode(out); err != nil {
+	} else if err := buf.enc.Encode(out); err != nil {
 		s.log.Error("encode response", "err", err)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header()["Content-Type"] = jsonContentType
 	w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
 }
 
