@@ -216,9 +216,12 @@ func decodeSecret(doc []byte, accessedMS int64) (*secrets.Secret, error) {
 }
 
 func (db *DB) Payload(ctx context.Context, arn, versionID string) ([]byte, error) {
-	key := payloadKey(arn, versionID)
+	// The key (payloadKey) is built on the stack: a map lookup with
+	// string(bytes) does not allocate, so a cache hit allocates nothing.
+	var kb [192]byte
+	kbytes := append(append(append(kb[:0], arn...), 0), versionID...)
 	if u := db.stagedUnit(ctx); u != nil {
-		if v, ok := u.lookup("p:" + key); ok {
+		if v, ok := u.lookup("p:" + string(kbytes)); ok {
 			if v.([]byte) == nil {
 				return nil, secrets.ErrNoSuchSecret
 			}
@@ -227,11 +230,12 @@ func (db *DB) Payload(ctx context.Context, arn, versionID string) ([]byte, error
 	}
 	c := &db.secrets
 	c.mu.RLock()
-	p := c.payloads[key]
+	p := c.payloads[string(kbytes)]
 	c.mu.RUnlock()
 	if p != nil {
 		return p, nil
 	}
+	key := string(kbytes)
 	i := strings.Index(arn, ":secret:")
 	if i < 0 || len(arn) < i+8+7 {
 		return nil, secrets.ErrNoSuchSecret
