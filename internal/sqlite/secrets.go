@@ -58,14 +58,21 @@ func (c *secretCache) fill(s *secrets.Secret, e uint64) {
 	if _, ok := c.byName[s.Name]; ok {
 		return
 	}
+	c.evictLocked()
+	c.byName[s.Name] = s
+	c.byARN[s.ARN] = s
+}
+
+// evictLocked makes room for one more secret: it drops arbitrary entries
+// while the cache is full. Dropping is always safe (the next read loads
+// from the database).
+func (c *secretCache) evictLocked() {
 	for len(c.byName) >= c.max {
 		for _, old := range c.byName {
 			c.dropLocked(old)
 			break
 		}
 	}
-	c.byName[s.Name] = s
-	c.byARN[s.ARN] = s
 }
 
 func (c *secretCache) fillPayload(name, key string, p []byte, e uint64) {
@@ -106,6 +113,9 @@ func (c *secretCache) set(name string, old, s *secrets.Secret, payloadKeys []str
 		delete(c.payloads, k)
 	}
 	if s != nil {
+		// Writes are bounded like reads: creating 100,000 secrets must not
+		// keep them all in memory.
+		c.evictLocked()
 		c.byName[name] = s
 		c.byARN[s.ARN] = s
 	}
