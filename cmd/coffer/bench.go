@@ -60,6 +60,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.Baseline, "baseline", false, "also run the same load against an in-process bare net/http handler with a body of the same size, and print the ratios")
 	fs.BoolVar(&jsonOut, "json", false, "print one JSON object instead of text")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "fixture secret name prefix (default coffer-bench/v<size>, or a fresh one per PutSecretValue run)")
+	fs.BoolVar(&cfg.SkipCreate, "skip-create", false, "read operations: assume the fixture secrets exist (from an earlier run) and do not create them")
 	fs.BoolVar(&cfg.KeepFixtures, "keep-fixtures", false, "keep a PutSecretValue run's own fixture secrets")
 	fs.BoolVar(&cfg.InsecureTLS, "insecure-skip-verify", false, "do not verify the server's TLS certificate")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")

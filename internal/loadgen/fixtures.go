@@ -44,6 +44,10 @@ func prepare(ctx context.Context, cfg Config, def opDef, t *target) (*fixtures, 
 		names[i] = fixtureName(prefix, i)
 	}
 	value := valueOf(cfg.ValueSize)
+	if cfg.SkipCreate && !def.put {
+		cfg.logf("using %d fixture secrets %s/… as they are", len(names), prefix)
+		return &fixtures{src: newFixedBodies(secretBodies(cfg.Op, names))}, nil
+	}
 	cfg.logf("creating %d fixture secrets %s/… (existing ones are kept)", len(names), prefix)
 	start := time.Now()
 	err := parallel(ctx, cfg, t, len(names), func(w *worker, i int) error {

@@ -40,9 +40,13 @@ type Config struct {
 	// deleted afterwards unless KeepFixtures.
 	Prefix       string
 	KeepFixtures bool
-	InsecureTLS  bool          // skip TLS certificate verification
-	Timeout      time.Duration // per request; default 30s
-	Log          io.Writer     // progress lines; nil discards
+	// SkipCreate trusts that the fixture secrets of a read operation exist
+	// (from an earlier run with the same prefix and --secrets) and does not
+	// send the CreateSecret calls; useful with 100,000 fixtures.
+	SkipCreate  bool
+	InsecureTLS bool          // skip TLS certificate verification
+	Timeout     time.Duration // per request; default 30s
+	Log         io.Writer     // progress lines; nil discards
 }
 
 // Latency percentiles in microseconds.
