@@ -104,6 +104,10 @@ func (c *conn) roundTrip(req []byte, body *[]byte, now time.Time) (response, err
 
 var errFraming = errors.New("malformed HTTP response")
 
+// maxBody caps a response body (a misbehaving server cannot make the
+// client allocate without bound).
+const maxBody = 64 << 20
+
 func (c *conn) readResponse(body *[]byte) (resp response, keep bool, err error) {
 	line, err := c.line()
 	if err != nil {
@@ -155,6 +159,8 @@ func (c *conn) readResponse(body *[]byte) (resp response, keep bool, err error) 
 	switch {
 	case chunked:
 		b, err = c.readChunked(b)
+	case length > maxBody:
+		return resp, false, fmt.Errorf("response body over 64 MiB")
 	case length >= 0:
 		if int64(cap(b)) < length {
 			b = make([]byte, 0, length)
@@ -192,7 +198,7 @@ func (c *conn) readChunked(b []byte) ([]byte, error) {
 			line = line[:i]
 		}
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
-		if err != nil || n < 0 || n > 1<<30 {
+		if err != nil || n < 0 || int64(len(b))+n > maxBody {
 			return b, errFraming
 		}
 		if n == 0 {
@@ -230,7 +236,7 @@ func appendAll(b []byte, r io.Reader) ([]byte, error) {
 		if err != nil {
 			return b, err
 		}
-		if len(b) > 64<<20 {
+		if len(b) > maxBody {
 			return b, fmt.Errorf("response body over 64 MiB")
 		}
 	}
