@@ -2,6 +2,7 @@
 //
 //	coffer server [flags]     run the AWS-compatible API server
 //	coffer bench [flags]      load-test a server (see docs/PERFORMANCE.md)
+//	coffer root-key rotate    re-wrap key material under a new root key (offline)
 //	coffer version            print the version
 //
 // Run "coffer <command> -h" for a command's flags.
@@ -29,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
 		{"bench", "load-test a server with signed requests of one operation", runBench},
+		{"root-key", "rotate the root key (offline): coffer root-key rotate -h", runRootKey},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "coffer", version)
 			return nil

@@ -33,7 +33,7 @@ type serverFlags struct {
 	tlsCert      string
 	tlsKey       string
 	insecureHTTP bool
-	rootKeyFile  string
+	rootKey      rootKeyFlags
 	logLevel     string
 	logFormat    string
 	pprof        string
@@ -57,7 +57,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.BoolVar(&f.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback address")
-	fs.StringVar(&f.rootKeyFile, "root-key-file", envOr("COFFER_ROOT_KEY_FILE", ""), "file holding the base64 root key (else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key)")
+	f.rootKey.register(fs) // else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.pprof, "pprof", envOr("COFFER_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off by default; also COFFER_PPROF)")
@@ -85,7 +85,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer stopPprof()
 
-	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID, rootKeyFile: f.rootKeyFile, log: log})
+	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID,
+		rootKeyFile: f.rootKey.file, rootKeyKMSKeyID: f.rootKey.kmsKeyID, log: log})
 	if err != nil {
 		return err
 	}
@@ -191,11 +192,12 @@ func checkListen(addr string, tlsOn, insecure bool) error {
 
 // appConfig says where an App's state lives.
 type appConfig struct {
-	dataDir     string
-	region      string
-	accountID   string
-	rootKeyFile string
-	log         *slog.Logger
+	dataDir         string
+	region          string
+	accountID       string
+	rootKeyFile     string
+	rootKeyKMSKeyID string
+	log             *slog.Logger
 }
 
 // App is an opened data directory with its services wired up. Server and
@@ -221,33 +223,29 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return nil, err
 	}
-	provider, err := rootKeyProvider(c)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := provider.RootKey(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("root key: %w", err)
-	}
-	root, err := keyring.NewRoot(raw)
-	clear(raw)
-	if err != nil {
-		return nil, err
-	}
 	db, err := sqlite.Open(filepath.Join(c.dataDir, "coffer.db"), sqlite.Options{Log: c.log})
 	if err != nil {
 		return nil, err
 	}
-	app := &App{dataDir: c.dataDir, log: c.log, db: db, root: root}
 	fail := func(err error) (*App, error) { db.Close(); return nil, err }
-
-	check, err := db.SetMetaIfAbsent(ctx, "root_key_check", root.NewCheck())
+	check, err := db.Meta(ctx, rootCheckMeta)
 	if err != nil {
 		return fail(err)
 	}
-	if err := root.VerifyCheck(check); err != nil {
-		return fail(fmt.Errorf("the root key from %s does not match the data in %s: refusing to start (no data was changed). Start with the root key this data directory was created with", provider, c.dataDir))
+	root, err := unsealRoot(ctx, c, check)
+	if err != nil {
+		return fail(err)
 	}
+	if check == nil {
+		check, err = db.SetMetaIfAbsent(ctx, rootCheckMeta, root.NewCheck())
+		if err != nil {
+			return fail(err)
+		}
+		if err := root.VerifyCheck(check); err != nil {
+			return fail(fmt.Errorf("the root key does not match the data in %s: refusing to start", c.dataDir))
+		}
+	}
+	app := &App{dataDir: c.dataDir, log: c.log, db: db, root: root}
 	if app.account, err = fixedMeta(ctx, db, "account_id", c.accountID, "--account-id", randomAccountID); err != nil {
 		return fail(err)
 	}
@@ -297,26 +295,6 @@ func randomAccountID() string {
 		b[0] = '1'
 	}
 	return string(b)
-}
-
-func rootKeyProvider(c appConfig) (keyring.KeyProvider, error) {
-	if c.rootKeyFile != "" {
-		return keyring.FileProvider{Path: c.rootKeyFile}, nil
-	}
-	if os.Getenv("COFFER_ROOT_KEY") != "" {
-		return keyring.EnvProvider{Var: "COFFER_ROOT_KEY"}, nil
-	}
-	path := filepath.Join(c.dataDir, "root.key")
-	created, err := keyring.GenerateFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("generate development root key: %w", err)
-	}
-	if created {
-		c.log.Warn("generated a root key in the data directory: for development only. In production, give --root-key-file (kept elsewhere) or COFFER_ROOT_KEY", "path", path)
-	} else {
-		c.log.Warn("using the root key stored in the data directory: for development only", "path", path)
-	}
-	return keyring.FileProvider{Path: path}, nil
 }
 
 // ensureRootCredentials gives the account root an access key: the one in
@@ -375,7 +353,8 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 }
 
 // runBackground runs periodic jobs until ctx ends: the purge of secrets
-// whose recovery window has ended.
+// whose recovery window has ended, and the KMS keys that are due (automatic
+// rotation, deletion at the end of the waiting period).
 func (a *App) runBackground(ctx context.Context) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
@@ -384,6 +363,11 @@ func (a *App) runBackground(ctx context.Context) {
 			a.log.Error("purge of deleted secrets failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("purged deleted secrets", "count", n)
+		}
+		if rotated, deleted, err := a.kms.RunDue(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("scheduled KMS key work failed", "err", err)
+		} else if rotated+deleted > 0 {
+			a.log.Info("scheduled KMS key work", "rotated", rotated, "deleted", deleted)
 		}
 		select {
 		case <-ctx.Done():

@@ -67,6 +67,8 @@ var (
 		{kms.ErrInvalidMarker, "InvalidMarkerException"},
 		{kms.ErrConflict, "ConflictException"},
 		{kms.ErrAccessDenied, "AccessDeniedException"},
+		{kms.ErrNotAuthorized, "NotAuthorizedException"},
+		{kms.ErrDryRun, "DryRunOperationException"},
 		{kms.ErrInternal, "KMSInternalException"},
 	}
 )
@@ -124,19 +126,61 @@ func toAPIError(service string, err error) *apiError {
 	return &apiError{Type: typ, Message: "An internal error occurred. Retry the request; if it keeps failing, report the request ID to the operator.", Status: http.StatusInternalServerError, internal: err}
 }
 
+// kmsErrorType is the KMS error type of a KMS domain error.
+func kmsErrorType(ke *kms.Error) string {
+	for _, e := range kmsErrorTypes {
+		if errors.Is(ke.Kind, e.kind) {
+			return e.typ
+		}
+	}
+	return "KMSInternalException"
+}
+
 // kmsErrorInSM renders a KMS failure that happened while Secrets Manager
 // used a key on the caller's behalf, the way Secrets Manager reports it.
+//
+// Evidence (AWS responses quoted in public sources):
+//   - GetSecretValue, key disabled: DecryptionFailure "Secrets Manager can't
+//     decrypt the secret value: arn:aws:kms:…:key/… is disabled. (Service:
+//     AWSKMS; Status Code: 400; Error Code: DisabledException; Request ID: …;
+//     Proxy: null)" — AWS GovCloud (US) User Guide, "AWS GovCloud (US)
+//     account root user", Troubleshooting, Issue: DecryptionFailure.
+//   - read with the key pending deletion: "Secrets Manager can't decrypt the
+//     secret value ... is pending deletion" — quoted from a terraform apply
+//     in a public infrastructure repository.
+//   - PutSecretValue with a key that does not exist: "Secrets Manager can't
+//     encrypt the secret value: Key 'arn:aws:kms:…' does not exist (Service:
+//     AWSKMS; Status Code: 400; Error Code: NotFoundException; Request ID:
+//     …" — hashicorp/terraform-provider-aws#30272. The error type is not
+//     quoted there; EncryptionFailure is the modeled error whose
+//     documentation says "Check that the KMS key is available, enabled, and
+//     not in an invalid state" [M-SM], so writes use it.
+//   - CreateSecret with a malformed KmsKeyId: InvalidParameterException "The
+//     operation failed because of an invalid KMS key: Invalid keyId" —
+//     hashicorp/terraform-provider-aws#13303.
+//   - missing KMS permission: AccessDeniedException "Access to KMS is not
+//     allowed" (spec §2.7).
+//
+// The KMS part is the Java SDK rendering of KMS's own error, as quoted;
+// its Request ID is a fresh one (KMS's own request is internal here).
 func kmsErrorInSM(ke *kms.Error) *apiError {
 	switch {
-	case errors.Is(ke.Kind, kms.ErrInvalidCiphertext), errors.Is(ke.Kind, kms.ErrIncorrectKey):
-		return clientErr("DecryptionFailure", "Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
+	case errors.Is(ke.Kind, kms.ErrMalformedKeyID):
+		return clientErr("InvalidParameterException", "The operation failed because of an invalid KMS key: Invalid keyId")
 	case errors.Is(ke.Kind, kms.ErrAccessDenied):
 		return clientErr("AccessDeniedException", "Access to KMS is not allowed")
 	case errors.Is(ke.Kind, kms.ErrInternal):
 		return &apiError{Type: "InternalServiceError", Message: "An internal error occurred.", Status: http.StatusInternalServerError, internal: ke}
+	case ke.Op == kms.OpDecrypt && (errors.Is(ke.Kind, kms.ErrInvalidCiphertext) || errors.Is(ke.Kind, kms.ErrIncorrectKey)):
+		return clientErr("DecryptionFailure", "Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
+	case ke.Op == kms.OpDecrypt:
+		return clientErr("DecryptionFailure", "Secrets Manager can't decrypt the secret value: "+awsKMSMessage(ke))
 	}
-	// NotFound, Disabled, InvalidState, …: Secrets Manager passes KMS's
-	// explanation through in an InvalidRequestException-shaped failure for
-	// a key it cannot use.
-	return clientErr("InvalidRequestException", ke.Message)
+	return clientErr("EncryptionFailure", "Secrets Manager can't encrypt the secret value: "+awsKMSMessage(ke))
+}
+
+// awsKMSMessage renders a KMS error as the AWS SDK for Java does, which is
+// how Secrets Manager embeds it.
+func awsKMSMessage(ke *kms.Error) string {
+	return ke.Message + " (Service: AWSKMS; Status Code: 400; Error Code: " + kmsErrorType(ke) + "; Request ID: " + newRequestID() + "; Proxy: null)"
 }

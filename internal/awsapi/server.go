@@ -81,6 +81,7 @@ func New(cfg Config) *Server {
 	s.bufs.New = func() any { b := new(jsonBuf); b.enc = json.NewEncoder(&b.Buffer); return b }
 	s.ops = make(map[string]*operation)
 	s.registerSecretsManager()
+	s.registerKMS()
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -191,6 +192,11 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 	buf := s.bufs.Get().(*jsonBuf)
 	buf.Reset()
 	defer func() {
+		if c.service == svcKMS {
+			// KMS request bodies carry plaintext (Encrypt); leave none
+			// in the pool.
+			clear(buf.Bytes())
+		}
 		if buf.Cap() <= 64<<10 {
 			s.bufs.Put(buf)
 		}
@@ -224,9 +230,11 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 		return nil, s.fail(c, toAPIError(c.service, err))
 	}
 	if err := s.record(ctx, c, out, nil); err != nil {
+		wipeOutput(out)
 		return nil, s.internal(c, fmt.Errorf("audit: %w", err))
 	}
 	if err := unit.Commit(); err != nil {
+		wipeOutput(out)
 		return nil, s.internal(c, fmt.Errorf("commit: %w", err))
 	}
 	return out, nil
@@ -324,7 +332,31 @@ func sourceIP(r *http.Request) string {
 	return host
 }
 
+// sensitiveOutput is an output carrying plaintext or key material (KMS
+// Decrypt, GenerateDataKey, GenerateRandom). It renders itself, so that no
+// copy stays in encoding/json's or the server's pooled buffers, and is
+// wiped after the write.
+type sensitiveOutput interface {
+	appendJSON(dst []byte) []byte
+	wipe()
+}
+
+// wipeOutput zeroes the secret of an output that will not be sent.
+func wipeOutput(out any) {
+	if so, ok := out.(sensitiveOutput); ok {
+		so.wipe()
+	}
+}
+
 func (s *Server) writeJSON(w http.ResponseWriter, out any) {
+	if so, ok := out.(sensitiveOutput); ok {
+		b := so.appendJSON(make([]byte, 0, 512))
+		w.Header()["Content-Type"] = jsonContentType
+		w.Write(b)
+		clear(b)
+		so.wipe()
+		return
+	}
 	buf := s.bufs.Get().(*jsonBuf)
 	buf.Reset()
 	defer func() {

@@ -124,3 +124,19 @@ func ParseKey(s string) ([]byte, error) {
 
 // EncodeKey encodes a raw key the way ParseKey reads it (standard base64).
 func EncodeKey(raw []byte) string { return base64.StdEncoding.EncodeToString(raw) }
+
+// Rewrap re-seals a blob made by from.Wrap(purpose, id, …) under to, for
+// root-key rotation; the plaintext exists only inside this call. A blob
+// that to already opens (a rotation that is being repeated) is re-sealed
+// under to as well, so rewrapping is idempotent.
+func Rewrap(from, to *Root, purpose, id string, blob []byte) ([]byte, error) {
+	pt, err := from.Unwrap(purpose, id, blob)
+	if err != nil {
+		var err2 error
+		if pt, err2 = to.Unwrap(purpose, id, blob); err2 != nil {
+			return nil, err
+		}
+	}
+	defer envelope.Zero(pt)
+	return to.Wrap(purpose, id, pt), nil
+}

@@ -61,6 +61,25 @@ type Key struct {
 	Materials []Material `json:"materials"`
 }
 
+// DueAt is when a background job must next look at the key: the deletion
+// date of a key pending deletion, the next automatic rotation of an
+// enabled key with rotation on, and zero for everything else (disabled
+// keys are not rotated; re-enabling an overdue key makes it due at once).
+// Stores index it (Store.DueKeys).
+func (k *Key) DueAt() time.Time {
+	switch {
+	case k.State == StatePendingDeletion:
+		return k.DeletionDate
+	case k.State == StateEnabled && k.RotationEnabled:
+		return k.NextRotation
+	}
+	return time.Time{}
+}
+
+// AWSManaged reports whether the key is managed by a service (the
+// Secrets Manager default key) rather than by its users.
+func (k *Key) AWSManaged() bool { return k.Manager == ManagerAWS }
+
 // Material is one version of a key's secret material, wrapped by the root key.
 type Material struct {
 	Seq uint32 `json:"seq"`
@@ -69,9 +88,16 @@ type Material struct {
 	Wrapped   []byte    `json:"wrapped"`
 	RootKeyID string    `json:"rootKeyId"`
 	CreatedAt time.Time `json:"createdAt"`
-	// Rotation is "" for the original material, else AUTOMATIC or ON_DEMAND.
+	// Rotation is "" for the original material, else RotationAutomatic
+	// or RotationOnDemand; CreatedAt is then the rotation date.
 	Rotation string `json:"rotation,omitempty"`
 }
+
+// Rotation types of a material made by rotation.
+const (
+	RotationAutomatic = "AUTOMATIC"
+	RotationOnDemand  = "ON_DEMAND"
+)
 
 // Tag is a KMS resource tag (TagKey/TagValue on the wire).
 type Tag struct {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +73,27 @@ func (s *Service) AliasARN(name string) string {
 	return "arn:aws:kms:" + s.region + ":" + s.account + ":" + name
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+// isUUID reports whether s is a key id: a lower-case UUID
+// (8-4-4-4-12 hex digits).
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Ref is a parsed key reference: exactly one of KeyID and Alias is set.
 type Ref struct {
@@ -101,23 +120,23 @@ func (s *Service) ParseRef(ref string, allowAlias bool) (Ref, error) {
 		switch {
 		case strings.HasPrefix(res, "key/"):
 			id := strings.TrimPrefix(res, "key/")
-			if !uuidRE.MatchString(id) {
-				return Ref{}, errf(ErrNotFound, "Invalid keyId '%s'", id)
+			if !isUUID(id) {
+				return Ref{}, errf(ErrMalformedKeyID, "Invalid keyId '%s'", id)
 			}
 			return Ref{KeyID: id}, nil
 		case strings.HasPrefix(res, "alias/") && allowAlias:
 			return Ref{Alias: res}, nil
 		}
-		return Ref{}, errf(ErrNotFound, "Invalid arn")
+		return Ref{}, errf(ErrMalformedKeyID, "Invalid arn")
 	}
 	if strings.HasPrefix(ref, "alias/") {
 		if !allowAlias {
-			return Ref{}, errf(ErrNotFound, "Invalid keyId '%s'", ref)
+			return Ref{}, errf(ErrMalformedKeyID, "Invalid keyId '%s'", ref)
 		}
 		return Ref{Alias: ref}, nil
 	}
-	if !uuidRE.MatchString(ref) {
-		return Ref{}, errf(ErrNotFound, "Invalid keyId '%s'", ref)
+	if !isUUID(ref) {
+		return Ref{}, errf(ErrMalformedKeyID, "Invalid keyId '%s'", ref)
 	}
 	return Ref{KeyID: ref}, nil
 }
@@ -169,6 +188,11 @@ func (s *Service) awsManagedKey(ctx context.Context, alias string) (*Key, error)
 				return nil, err
 			}
 			k.Policy = s.awsManagedPolicy("secretsmanager")
+			// KMS rotates AWS managed keys every year (model,
+			// EnableKeyRotation); GetKeyRotationStatus shows it on.
+			k.RotationEnabled = true
+			k.RotationPeriodDays = defaultRotationDays
+			k.NextRotation = k.CreatedAt.AddDate(0, 0, defaultRotationDays)
 			if err := s.store.UpdateKey(ctx, k.ID, func(*Key) (*Key, error) { return k, nil }); err != nil {
 				return nil, err
 			}
@@ -224,6 +248,18 @@ func (s *Service) awsManagedPolicy(svc string) string {
 	return `{"Version":"2012-10-17","Id":"auto-` + svc + `-2","Statement":[` +
 		`{"Sid":"Allow access through AWS Secrets Manager for all principals in the account that are authorized to use AWS Secrets Manager","Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:CreateGrant","kms:DescribeKey"],"Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"` + svc + `.` + s.region + `.amazonaws.com","kms:CallerAccount":"` + s.account + `"}}},` +
 		`{"Sid":"Allow direct access to key metadata to the account","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + s.account + `:root"},"Action":["kms:Describe*","kms:Get*","kms:List*","kms:RevokeGrant"],"Resource":"*"}]}`
+}
+
+// symmetric checks that a key is a symmetric encryption key; Secrets
+// Manager and the symmetric cryptographic operations accept no other.
+func symmetric(k *Key, op string) error {
+	if k.Spec != "SYMMETRIC_DEFAULT" || k.Usage != "ENCRYPT_DECRYPT" {
+		if op == "GenerateDataKey" {
+			return errf(ErrInvalidKeyUsage, "Cannot generate a data key with an asymmetric KMS key")
+		}
+		return errf(ErrInvalidKeyUsage, "%s key usage is %s which is not valid for %s.", k.ARN, k.Usage, op)
+	}
+	return nil
 }
 
 // usable checks that a key can be used for cryptographic operations.
@@ -292,13 +328,15 @@ func (s *Service) open(ctx context.Context, blob []byte, encCtx map[string]strin
 		return nil, nil, nil, err
 	}
 	if want != nil && want.ID != id {
-		return nil, nil, nil, errf(ErrIncorrectKey, "The key ID in the request does not identify a CMK that can perform this operation.")
+		return nil, nil, nil, errIncorrectKey
 	}
 	k = want
 	if k == nil {
 		k, err = s.store.Key(ctx, id)
 		if errors.Is(err, ErrNoSuchKey) {
-			return nil, nil, nil, errInvalidCiphertext
+			// The blob is well formed and names a key that does not
+			// exist (any more): say so, as for any other key reference.
+			return nil, nil, nil, errf(ErrNotFound, "Key '%s' does not exist", s.KeyARN(id))
 		}
 		if err != nil {
 			return nil, nil, nil, err
@@ -333,16 +371,19 @@ func (s *Service) DataKey(ctx context.Context, ref string, encCtx map[string]str
 	}
 	k, err := s.Resolve(ctx, ref, true)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", during(OpGenerateDataKey, err)
 	}
 	if err := usable(k); err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", during(OpGenerateDataKey, err)
+	}
+	if err := symmetric(k, "GenerateDataKey"); err != nil {
+		return nil, nil, "", during(OpGenerateDataKey, err)
 	}
 	pt := envelope.NewDataKey()
 	blob, err := s.seal(k, pt, encCtx)
 	if err != nil {
 		envelope.Zero(pt)
-		return nil, nil, "", err
+		return nil, nil, "", during(OpGenerateDataKey, err)
 	}
 	return pt, blob, k.ARN, nil
 }
@@ -352,7 +393,7 @@ func (s *Service) DataKey(ctx context.Context, ref string, encCtx map[string]str
 func (s *Service) DecryptDataKey(ctx context.Context, wrapped []byte, encCtx map[string]string) (plaintext []byte, keyARN string, err error) {
 	pt, k, _, err := s.open(ctx, wrapped, encCtx, nil)
 	if err != nil {
-		return nil, "", err
+		return nil, "", during(OpDecrypt, err)
 	}
 	return pt, k.ARN, nil
 }

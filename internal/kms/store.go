@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrNoSuchKey and ErrNoSuchAlias are what a Store returns for missing
@@ -35,6 +36,12 @@ type Store interface {
 	ListKeys(ctx context.Context, after string, limit int) ([]*Key, error)
 	// ListAliases returns up to limit aliases whose names sort after `after`.
 	ListAliases(ctx context.Context, after string, limit int) ([]*Alias, error)
+
+	// DueKeys returns up to limit keys whose DueAt is not zero and not
+	// after now, earliest first. The background job (Service.RunDue)
+	// rotates or deletes them; a store keeps DueAt indexed (it is derived
+	// from the key on every UpdateKey) so that this does not scan.
+	DueKeys(ctx context.Context, now time.Time, limit int) ([]*Key, error)
 
 	// Atomic runs fn so that every write it makes through this store
 	// commits together or not at all. If ctx already carries a unit of

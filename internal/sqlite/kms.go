@@ -148,7 +148,7 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(cur *kms.Key) (*
 		if err != nil {
 			return err
 		}
-		u.exec("INSERT INTO kms_keys (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc", id, doc)
+		u.exec("INSERT INTO kms_keys (id, doc, due_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, due_ms = excluded.due_ms", id, doc, dueMillis(next))
 		u.stage("k:"+id, next)
 		db.publishKey(u, id, next)
 	}

@@ -369,8 +369,11 @@ func (db *DB) Touch(ctx context.Context, name, arn, versionID string, day time.T
 		defer u.Rollback()
 		ctx = context.WithValue(ctx, unitKey{}, u)
 	}
-	if err := u.lock(ctx, "s:"+name); err != nil {
-		return err
+	// Recording the access day is best effort: if another request holds the
+	// secret (a writer, or a batch read touching secrets in another order),
+	// skip it rather than wait — the next read records the day.
+	if !u.tryLock("s:" + name) {
+		return nil
 	}
 	cur, err := db.current(ctx, name)
 	if err != nil || cur == nil || cur.ARN != arn {

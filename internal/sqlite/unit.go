@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/coffer-dev/coffer/internal/txn"
 )
@@ -95,19 +96,53 @@ func (u *Unit) lookup(key string) (any, bool) {
 	return v, ok
 }
 
-// lock takes a per-key lock for the rest of the unit's life (re-entrant
-// within the unit).
-func (u *Unit) lock(ctx context.Context, key string) error {
+// lockWait bounds how long a unit waits for a per-key lock. Units hold
+// locks only while they run and commit (milliseconds), so a long wait means
+// something is stuck; failing beats hanging.
+const lockWait = 10 * time.Second
+
+// errLockTimeout is returned when a lock could not be taken in time.
+var errLockTimeout = errors.New("sqlite: timed out waiting for a lock held by another request")
+
+// holds reports whether the unit already holds key.
+func (u *Unit) holds(key string) bool {
 	for _, k := range u.locks {
 		if k == key {
-			return nil
+			return true
 		}
 	}
-	if err := u.db.locks.lock(ctx, key); err != nil {
+	return false
+}
+
+// lock takes a per-key lock for the rest of the unit's life (re-entrant
+// within the unit), waiting at most lockWait.
+func (u *Unit) lock(ctx context.Context, key string) error {
+	if u.holds(key) {
+		return nil
+	}
+	wctx, cancel := context.WithTimeoutCause(ctx, lockWait, errLockTimeout)
+	defer cancel()
+	if err := u.db.locks.lock(wctx, key); err != nil {
+		if c := context.Cause(wctx); c != nil {
+			return c
+		}
 		return err
 	}
 	u.locks = append(u.locks, key)
 	return nil
+}
+
+// tryLock takes a per-key lock only if it is free (or already held by the
+// unit); it never waits. For best-effort writes that must not block reads.
+func (u *Unit) tryLock(key string) bool {
+	if u.holds(key) {
+		return true
+	}
+	if !u.db.locks.tryLock(key) {
+		return false
+	}
+	u.locks = append(u.locks, key)
+	return true
 }
 
 // Commit group-commits the unit's writes and then releases its locks.
@@ -335,6 +370,29 @@ func (t *lockTable) lock(ctx context.Context, key string) error {
 		}
 		t.mu.Unlock()
 		return ctx.Err()
+	}
+}
+
+func (t *lockTable) tryLock(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]*lockEntry)
+	}
+	e := t.m[key]
+	if e == nil {
+		e = &lockEntry{ch: make(chan struct{}, 1)}
+		t.m[key] = e
+	}
+	select {
+	case e.ch <- struct{}{}:
+		e.refs++
+		return true
+	default:
+		if e.refs == 0 {
+			delete(t.m, key)
+		}
+		return false
 	}
 }
 
