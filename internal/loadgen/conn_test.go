@@ -129,3 +129,26 @@ func TestReadCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestEnsureKeyWithoutKMS: a server without the KMS API gets a clear error
+// before any load is sent.
+func TestEnsureKeyWithoutKMS(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-amzn-ErrorType", "UnknownOperationException")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"__type":"UnknownOperationException"}`))
+	}))
+	defer srv.Close()
+	cfg := Config{Endpoint: srv.URL, Credentials: testCredentials, Op: "Decrypt"}
+	if err := cfg.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := newTarget(srv.URL, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = prepareKMS(t.Context(), cfg, tg)
+	if err == nil || !strings.Contains(err.Error(), "does not implement the KMS API operation DescribeKey") {
+		t.Fatalf("err = %v", err)
+	}
+}
