@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/coffer-dev/coffer/internal/envelope"
+	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/keyring"
 	"github.com/coffer-dev/coffer/internal/keyring/kmsunseal"
 	"github.com/coffer-dev/coffer/internal/kms"
@@ -36,10 +37,9 @@ const (
 	envRootKMSKey  = "COFFER_ROOT_KEY_KMS_KEY_ID"
 )
 
-// accessKeyPurpose is the purpose IAM secret access keys are wrapped under
-// (internal/identity's secretKeyPurpose); root-key rotation re-wraps them.
-// TestRootKeyRotate* fail if the two disagree.
-const accessKeyPurpose = "iam-secret-access-key"
+// accessKeyPurpose is the purpose IAM secret access keys are wrapped under;
+// root-key rotation re-wraps them.
+const accessKeyPurpose = identity.SecretKeyPurpose
 
 // rootKeyFlags are the root-key settings shared by the server and the
 // offline commands.
@@ -90,6 +90,12 @@ func rootKeyProvider(ctx context.Context, c appConfig, fresh bool) (keyring.KeyP
 		return nil, nil, fmt.Errorf("the root key of %s is wrapped by KMS key %s (%s): start with --root-key-kms-key-id and that key's KMS endpoint and credentials", c.dataDir, id, kmsPath)
 	}
 	path := filepath.Join(c.dataDir, devKeyFile)
+	if _, err := os.Stat(path); err != nil && !fresh {
+		// The data already exists under a root key kept elsewhere: never
+		// invent a new one (it could not open the data, and the file would
+		// be picked up by every later start).
+		return nil, nil, fmt.Errorf("no root key given for %s, which already holds data: start with --root-key-file, COFFER_ROOT_KEY or --root-key-kms-key-id (the key it was created with)", c.dataDir)
+	}
 	created, err := keyring.GenerateFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate development root key: %w", err)

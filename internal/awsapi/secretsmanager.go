@@ -402,19 +402,17 @@ func (s *Server) smListSecretVersionIds(ctx context.Context, c *call, in *smapi.
 
 func (s *Server) smDeleteSecret(ctx context.Context, c *call, in *smapi.DeleteSecretInput) (any, error) {
 	force := deref(in.ForceDeleteWithoutRecovery)
+	if err := secrets.CheckDeleteParams(in.RecoveryWindowInDays, force); err != nil {
+		return nil, err
+	}
 	sec, err := s.secret(ctx, c, in.SecretId, "secretsmanager:DeleteSecret")
 	var res *secrets.Result
 	switch {
 	case errors.Is(err, secrets.ErrNotFound) && force:
-		res, err = s.cfg.Secrets.Delete(ctx, deref(in.SecretId), in.RecoveryWindowInDays, true)
+		// Force-deleting a secret that does not exist succeeds, as in AWS.
+		res, err = s.cfg.Secrets.Delete(ctx, deref(in.SecretId), nil, true)
 	case err == nil:
-		if force && in.RecoveryWindowInDays != nil {
-			res, err = s.cfg.Secrets.Delete(ctx, deref(in.SecretId), in.RecoveryWindowInDays, force)
-		} else if in.RecoveryWindowInDays != nil && (*in.RecoveryWindowInDays < 7 || *in.RecoveryWindowInDays > 30) {
-			res, err = s.cfg.Secrets.Delete(ctx, deref(in.SecretId), in.RecoveryWindowInDays, force)
-		} else {
-			res, err = s.cfg.Secrets.DeleteSecret(ctx, sec, in.RecoveryWindowInDays, force)
-		}
+		res, err = s.cfg.Secrets.DeleteSecret(ctx, sec, in.RecoveryWindowInDays, force)
 	}
 	if err != nil {
 		return nil, err

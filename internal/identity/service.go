@@ -15,6 +15,10 @@ import (
 
 const secretKeyPurpose = "iam-secret-access-key"
 
+// SecretKeyPurpose is the keyring purpose secret access keys are wrapped
+// under (root-key rotation re-wraps them).
+const SecretKeyPurpose = secretKeyPurpose
+
 // Caller is an authenticated principal, as policy evaluation and the audit
 // trail see it.
 type Caller struct {

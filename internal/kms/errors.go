@@ -91,3 +91,7 @@ var errInvalidCiphertext = &Error{Kind: ErrInvalidCiphertext, Message: ""}
 // errIncorrectKey is what Decrypt and ReEncrypt return when the KeyId in
 // the request is not the key the ciphertext was made with (spec §5.3).
 var errIncorrectKey = &Error{Kind: ErrIncorrectKey, Message: "The key ID in the request does not identify a CMK that can perform this operation."}
+
+// ClientFault reports whether the error is the caller's or the key's fault
+// (everything but an internal failure); secrets.IsClientFault reads it.
+func (e *Error) ClientFault() bool { return !errors.Is(e.Kind, ErrInternal) }

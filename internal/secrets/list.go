@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"slices"
 )
 
@@ -168,11 +167,10 @@ func (s *Service) BatchGet(ctx context.Context, in BatchInput, authorize func(co
 		if err == nil {
 			v, err = s.GetValue(ctx, sec, "", "")
 		}
-		var de *Error
 		switch {
 		case err == nil:
 			vals = append(vals, v)
-		case errors.As(err, &de):
+		case IsClientFault(err):
 			errs = append(errs, BatchError{SecretID: id, Err: err})
 		case fatal == nil:
 			fatal = err

@@ -518,6 +518,12 @@ func (s *Service) addVersion(ctx context.Context, cur *Secret, token string, v V
 	for _, l := range stages {
 		moveLabel(cur, l, token)
 	}
+	// "If this operation creates the first version for the secret, then
+	// Secrets Manager automatically attaches the staging label AWSCURRENT
+	// to it" (PutSecretValue API reference), whatever VersionStages says.
+	if cur.Staged(StageCurrent) == nil {
+		moveLabel(cur, StageCurrent, token)
+	}
 	if err := checkLabelCount(cur); err != nil {
 		return nil, nil, err
 	}
@@ -748,11 +754,8 @@ func (s *Service) UpdateVersionStage(ctx context.Context, sec *Secret, label, mo
 // days, default 30) or, with force, deletes it at once. Force-deleting a
 // secret that does not exist succeeds, as in AWS.
 func (s *Service) Delete(ctx context.Context, id string, windowDays *int64, force bool) (*Result, error) {
-	if force && windowDays != nil {
-		return nil, errorf(ErrInvalidParameter, "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
-	}
-	if windowDays != nil && (*windowDays < 7 || *windowDays > 30) {
-		return nil, errorf(ErrInvalidParameter, "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).")
+	if err := CheckDeleteParams(windowDays, force); err != nil {
+		return nil, err
 	}
 	sec, err := s.Lookup(ctx, id)
 	if errors.Is(err, ErrNotFound) && force {
@@ -774,8 +777,23 @@ func (s *Service) Delete(ctx context.Context, id string, windowDays *int64, forc
 	return s.DeleteSecret(ctx, sec, windowDays, force)
 }
 
+// CheckDeleteParams validates DeleteSecret's parameters; they are checked
+// before the secret is looked up.
+func CheckDeleteParams(windowDays *int64, force bool) error {
+	if force && windowDays != nil {
+		return errorf(ErrInvalidParameter, "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
+	}
+	if windowDays != nil && (*windowDays < 7 || *windowDays > 30) {
+		return errorf(ErrInvalidParameter, "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).")
+	}
+	return nil
+}
+
 // DeleteSecret is Delete for a secret already looked up.
 func (s *Service) DeleteSecret(ctx context.Context, sec *Secret, windowDays *int64, force bool) (*Result, error) {
+	if err := CheckDeleteParams(windowDays, force); err != nil {
+		return nil, err
+	}
 	var res *Result
 	err := s.mutate(ctx, sec, func(cur *Secret) (*Change, error) {
 		res = resultOf(cur)

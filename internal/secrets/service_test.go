@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 
 type env struct {
 	svc   *secrets.Service
+	kms   *kms.Service
 	db    *sqlite.DB
 	clock *clock
 	ctx   context.Context
@@ -33,7 +35,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "coffer.db"), sqlite.Options{})
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "coffer.db"), sqlite.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,8 +46,8 @@ func newEnv(t *testing.T) *env {
 	}
 	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	k := kms.New(kms.Config{Store: db, Root: root, Region: "us-east-1", Account: "123456789012", Now: clk.Now})
-	svc := secrets.New(secrets.Config{Store: db, Keys: k, Region: "us-east-1", Account: "123456789012", Now: clk.Now})
-	return &env{svc: svc, db: db, clock: clk, ctx: context.Background()}
+	svc := secrets.New(secrets.Config{Store: db, Keys: k, Region: "us-east-1", Account: "123456789012", Now: clk.Now, Log: slog.New(slog.DiscardHandler)})
+	return &env{svc: svc, kms: k, db: db, clock: clk, ctx: context.Background()}
 }
 
 func str(s string) *secrets.Value { return &secrets.Value{Data: []byte(s)} }
@@ -235,5 +237,29 @@ func TestDeleteRestorePurge(t *testing.T) {
 	// force delete of a missing secret succeeds
 	if res, err := e.svc.Delete(e.ctx, "missing", nil, true); err != nil || res.Name != "missing" {
 		t.Fatalf("force missing: %+v %v", res, err)
+	}
+}
+
+// A secret whose KMS key is disabled is reported in BatchGetSecretValue's
+// errors; the other secrets are still returned.
+func TestBatchGetDisabledKey(t *testing.T) {
+	e := newEnv(t)
+	key, err := e.kms.CreateKey(e.ctx, kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.create(t, "ok", tok1, "v")
+	if _, err := e.svc.Create(e.ctx, secrets.CreateInput{Name: "locked", Token: tok1, Value: str("v"), KmsKeyID: key.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.kms.DisableKey(e.ctx, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	vals, errs, _, err := e.svc.BatchGet(e.ctx, secrets.BatchInput{IDs: []string{"ok", "locked"}}, func(context.Context, *secrets.Secret) error { return nil })
+	if err != nil {
+		t.Fatalf("BatchGet failed as a whole: %v", err)
+	}
+	if len(vals) != 1 || vals[0].Name != "ok" || len(errs) != 1 || errs[0].SecretID != "locked" {
+		t.Fatalf("values %d, errors %+v", len(vals), errs)
 	}
 }

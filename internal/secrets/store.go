@@ -104,10 +104,27 @@ func SortValue(s *Secret, k SortKey) int64 {
 // DataKeys is what secrets needs from KMS: fresh data keys wrapped under a
 // KMS key, and their unwrapping, both bound to an encryption context.
 // *kms.Service satisfies it.
+//
+// An error that is the key's or the caller's fault (a disabled, missing or
+// pending-deletion key, a ciphertext that does not open) rather than a
+// server failure has a method ClientFault() returning true; see
+// IsClientFault. BatchGetSecretValue reports such failures per secret.
 type DataKeys interface {
 	// DataKey returns a new 32-byte data key and its wrapped form under the
 	// key keyRef names ("" = the default aws/secretsmanager key).
 	DataKey(ctx context.Context, keyRef string, encCtx map[string]string) (plaintext, wrapped []byte, keyARN string, err error)
 	// DecryptDataKey unwraps a data key made by DataKey.
 	DecryptDataKey(ctx context.Context, wrapped []byte, encCtx map[string]string) (plaintext []byte, keyARN string, err error)
+}
+
+// IsClientFault reports whether err is a domain failure to report to the
+// client (a *Error, or an error carrying ClientFault() == true), as opposed
+// to a server failure.
+func IsClientFault(err error) bool {
+	var de *Error
+	if errors.As(err, &de) {
+		return true
+	}
+	var cf interface{ ClientFault() bool }
+	return errors.As(err, &cf) && cf.ClientFault()
 }

@@ -441,7 +441,7 @@ func (db *DB) List(ctx context.Context, q secrets.ListQuery) ([]*secrets.Secret,
 				a = append(a, after.Name)
 			}
 		}
-		query := "SELECT name, accessed_ms, doc FROM secrets"
+		query := "SELECT name, created_ms, changed_ms, accessed_ms, doc FROM secrets"
 		if len(w) > 0 {
 			query += " WHERE " + strings.Join(w, " AND ")
 		}
@@ -454,17 +454,32 @@ func (db *DB) List(ctx context.Context, q secrets.ListQuery) ([]*secrets.Secret,
 		for rows.Next() {
 			n++
 			var (
-				name     string
-				accessed int64
-				doc      []byte
+				name                       string
+				created, changed, accessed int64
+				doc                        []byte
 			)
-			if err := rows.Scan(&name, &accessed, &doc); err != nil {
+			if err := rows.Scan(&name, &created, &changed, &accessed, &doc); err != nil {
 				rows.Close()
 				return nil, false, err
 			}
+			// Prefer the cached aggregate (no decoding), but only if it is
+			// the state this row ordered: the page and its cursor must
+			// agree with the order the database gave.
 			db.secrets.mu.RLock()
 			s := db.secrets.byName[name]
 			db.secrets.mu.RUnlock()
+			var rowValue int64
+			switch q.Sort {
+			case secrets.SortCreated:
+				rowValue = created
+			case secrets.SortLastChanged:
+				rowValue = changed
+			case secrets.SortLastAccessed:
+				rowValue = accessed
+			}
+			if s != nil && byValue && secrets.SortValue(s, q.Sort) != rowValue {
+				s = nil
+			}
 			if s == nil {
 				if s, err = decodeSecret(doc, accessed); err != nil {
 					rows.Close()

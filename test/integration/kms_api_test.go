@@ -16,7 +16,8 @@ import (
 )
 
 // wantAPIError checks an AWS error code and message ("*" = any message).
-func wantAPIError(t *testing.T, err error, code, msg string) {
+// wantKMSError checks an API error: code, and message (exactly; "*" = any).
+func wantKMSError(t *testing.T, err error, code, msg string) {
 	t.Helper()
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
@@ -101,18 +102,18 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatal("ListKeys does not list the new key")
 		}
 		_, err := c.ListKeys(ctx(t), &kms.ListKeysInput{Marker: aws.String("bm90IGEgbWFya2Vy")})
-		wantAPIError(t, err, "InvalidMarkerException", "*")
+		wantKMSError(t, err, "InvalidMarkerException", "*")
 
 		// Unknown and malformed keys.
 		_, err = c.DescribeKey(ctx(t), &kms.DescribeKeyInput{KeyId: aws.String("fake-key-id")})
-		wantAPIError(t, err, "NotFoundException", "Invalid keyId 'fake-key-id'")
+		wantKMSError(t, err, "NotFoundException", "Invalid keyId 'fake-key-id'")
 		unknown := "0b3bd5b4-1111-4222-8333-444455556666"
 		_, err = c.DescribeKey(ctx(t), &kms.DescribeKeyInput{KeyId: aws.String(unknown)})
-		wantAPIError(t, err, "NotFoundException", "Key 'arn:aws:kms:us-east-1:"+aws.ToString(md.AWSAccountId)+":key/"+unknown+"' does not exist")
+		wantKMSError(t, err, "NotFoundException", "Key 'arn:aws:kms:us-east-1:"+aws.ToString(md.AWSAccountId)+":key/"+unknown+"' does not exist")
 		_, err = c.DescribeKey(ctx(t), &kms.DescribeKeyInput{KeyId: aws.String("arn:aws:kms:ap-southeast-1:" + aws.ToString(md.AWSAccountId) + ":key/" + unknown)})
-		wantAPIError(t, err, "NotFoundException", "Invalid arn ap-southeast-1")
+		wantKMSError(t, err, "NotFoundException", "Invalid arn ap-southeast-1")
 		_, err = c.DescribeKey(ctx(t), &kms.DescribeKeyInput{KeyId: aws.String("alias/nope")})
-		wantAPIError(t, err, "NotFoundException", "Alias arn:aws:kms:us-east-1:"+aws.ToString(md.AWSAccountId)+":alias/nope is not found.")
+		wantKMSError(t, err, "NotFoundException", "Alias arn:aws:kms:us-east-1:"+aws.ToString(md.AWSAccountId)+":alias/nope is not found.")
 	})
 
 	t.Run("DescriptionTagsPolicy", func(t *testing.T) {
@@ -136,9 +137,9 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatalf("tags page 2 %+v", tags)
 		}
 		_, err := c.TagResource(ctx(t), &kms.TagResourceInput{KeyId: id, Tags: []types.Tag{{TagKey: aws.String("aws:x"), TagValue: aws.String("1")}}})
-		wantAPIError(t, err, "TagException", "Tags beginning with aws: are reserved")
+		wantKMSError(t, err, "TagException", "Tags beginning with aws: are reserved")
 		_, err = c.TagResource(ctx(t), &kms.TagResourceInput{KeyId: id, Tags: []types.Tag{{TagKey: aws.String("d"), TagValue: aws.String("1")}, {TagKey: aws.String("d"), TagValue: aws.String("2")}}})
-		wantAPIError(t, err, "TagException", "Duplicate tag keys")
+		wantKMSError(t, err, "TagException", "Duplicate tag keys")
 
 		pol := call(t, c.GetKeyPolicy, &kms.GetKeyPolicyInput{KeyId: id})
 		var doc struct {
@@ -160,9 +161,9 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatal("policy not replaced")
 		}
 		_, err = c.PutKeyPolicy(ctx(t), &kms.PutKeyPolicyInput{KeyId: id, Policy: aws.String("{nope")})
-		wantAPIError(t, err, "MalformedPolicyDocumentException", "*")
+		wantKMSError(t, err, "MalformedPolicyDocumentException", "*")
 		_, err = c.GetKeyPolicy(ctx(t), &kms.GetKeyPolicyInput{KeyId: id, PolicyName: aws.String("other")})
-		wantAPIError(t, err, "NotFoundException", "*")
+		wantKMSError(t, err, "NotFoundException", "*")
 		names := call(t, c.ListKeyPolicies, &kms.ListKeyPoliciesInput{KeyId: id})
 		if len(names.PolicyNames) != 1 || names.PolicyNames[0] != "default" || names.Truncated {
 			t.Fatalf("ListKeyPolicies %+v", names)
@@ -178,7 +179,7 @@ func TestKMSAPI(t *testing.T) {
 		}
 		call(t, c.EnableKey, &kms.EnableKeyInput{KeyId: md.Arn})
 		_, err := c.ScheduleKeyDeletion(ctx(t), &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: aws.Int32(6)})
-		wantAPIError(t, err, "ValidationException", "*")
+		wantKMSError(t, err, "ValidationException", "*")
 		before := time.Now()
 		sd := call(t, c.ScheduleKeyDeletion, &kms.ScheduleKeyDeletionInput{KeyId: id})
 		if aws.ToString(sd.KeyId) != aws.ToString(md.Arn) || sd.KeyState != types.KeyStatePendingDeletion || aws.ToInt32(sd.PendingWindowInDays) != 30 ||
@@ -190,7 +191,7 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatalf("pending key metadata %+v", d.KeyMetadata)
 		}
 		_, err = c.ScheduleKeyDeletion(ctx(t), &kms.ScheduleKeyDeletionInput{KeyId: id})
-		wantAPIError(t, err, "KMSInvalidStateException", aws.ToString(md.Arn)+" is pending deletion.")
+		wantKMSError(t, err, "KMSInvalidStateException", aws.ToString(md.Arn)+" is pending deletion.")
 		cd := call(t, c.CancelKeyDeletion, &kms.CancelKeyDeletionInput{KeyId: id})
 		if aws.ToString(cd.KeyId) != aws.ToString(md.Arn) {
 			t.Fatalf("CancelKeyDeletion KeyId %s", aws.ToString(cd.KeyId))
@@ -200,7 +201,7 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatalf("after cancel %+v", d.KeyMetadata)
 		}
 		_, err = c.CancelKeyDeletion(ctx(t), &kms.CancelKeyDeletionInput{KeyId: id})
-		wantAPIError(t, err, "KMSInvalidStateException", aws.ToString(md.Arn)+" is not pending deletion.")
+		wantKMSError(t, err, "KMSInvalidStateException", aws.ToString(md.Arn)+" is not pending deletion.")
 		call(t, c.EnableKey, &kms.EnableKeyInput{KeyId: id})
 	})
 
@@ -209,13 +210,13 @@ func TestKMSAPI(t *testing.T) {
 		b := newKMSKey(t, c, "b")
 		call(t, c.CreateAlias, &kms.CreateAliasInput{AliasName: aws.String("alias/svc"), TargetKeyId: a.Arn})
 		_, err := c.CreateAlias(ctx(t), &kms.CreateAliasInput{AliasName: aws.String("svc2"), TargetKeyId: a.KeyId})
-		wantAPIError(t, err, "ValidationException", `Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
+		wantKMSError(t, err, "ValidationException", `Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
 		_, err = c.CreateAlias(ctx(t), &kms.CreateAliasInput{AliasName: aws.String("alias/svc"), TargetKeyId: b.KeyId})
-		wantAPIError(t, err, "AlreadyExistsException", "*")
+		wantKMSError(t, err, "AlreadyExistsException", "*")
 		_, err = c.CreateAlias(ctx(t), &kms.CreateAliasInput{AliasName: aws.String("alias/aws/mine"), TargetKeyId: b.KeyId})
-		wantAPIError(t, err, "NotAuthorizedException", "*")
+		wantKMSError(t, err, "NotAuthorizedException", "*")
 		_, err = c.CreateAlias(ctx(t), &kms.CreateAliasInput{AliasName: aws.String("alias/svc3"), TargetKeyId: aws.String("alias/svc")})
-		wantAPIError(t, err, "NotFoundException", "Invalid keyId 'alias/svc'")
+		wantKMSError(t, err, "NotFoundException", "Invalid keyId 'alias/svc'")
 		list := call(t, c.ListAliases, &kms.ListAliasesInput{KeyId: a.KeyId})
 		if len(list.Aliases) != 1 || aws.ToString(list.Aliases[0].TargetKeyId) != aws.ToString(a.KeyId) || list.Aliases[0].CreationDate == nil {
 			t.Fatalf("ListAliases(a) %+v", list.Aliases)
@@ -225,7 +226,7 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatal("UpdateAlias did not move the alias")
 		}
 		_, err = c.UpdateAlias(ctx(t), &kms.UpdateAliasInput{AliasName: aws.String("alias/none"), TargetKeyId: b.KeyId})
-		wantAPIError(t, err, "NotFoundException", "*")
+		wantKMSError(t, err, "NotFoundException", "*")
 		all := call(t, c.ListAliases, &kms.ListAliasesInput{})
 		var sm *types.AliasListEntry
 		for i, e := range all.Aliases {
@@ -238,9 +239,9 @@ func TestKMSAPI(t *testing.T) {
 		}
 		call(t, c.DeleteAlias, &kms.DeleteAliasInput{AliasName: aws.String("alias/svc")})
 		_, err = c.DeleteAlias(ctx(t), &kms.DeleteAliasInput{AliasName: aws.String("alias/svc")})
-		wantAPIError(t, err, "NotFoundException", "*")
+		wantKMSError(t, err, "NotFoundException", "*")
 		_, err = c.DescribeKey(ctx(t), &kms.DescribeKeyInput{KeyId: aws.String("alias/svc")})
-		wantAPIError(t, err, "NotFoundException", "*")
+		wantKMSError(t, err, "NotFoundException", "*")
 	})
 
 	t.Run("Crypto", func(t *testing.T) {
@@ -256,21 +257,21 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatalf("Decrypt %+v", dec)
 		}
 		_, err := c.Decrypt(ctx(t), &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"tenant": "t2", "purpose": "test"}})
-		wantAPIError(t, err, "InvalidCiphertextException", "")
+		wantKMSError(t, err, "InvalidCiphertextException", "")
 		_, err = c.Decrypt(ctx(t), &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
-		wantAPIError(t, err, "InvalidCiphertextException", "")
+		wantKMSError(t, err, "InvalidCiphertextException", "")
 		_, err = c.Decrypt(ctx(t), &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ec, KeyId: b.KeyId})
-		wantAPIError(t, err, "IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.")
+		wantKMSError(t, err, "IncorrectKeyException", "The key ID in the request does not identify a CMK that can perform this operation.")
 		bad := bytes.Clone(enc.CiphertextBlob)
 		bad[len(bad)-1] ^= 1
 		_, err = c.Decrypt(ctx(t), &kms.DecryptInput{CiphertextBlob: bad, EncryptionContext: ec})
-		wantAPIError(t, err, "InvalidCiphertextException", "")
+		wantKMSError(t, err, "InvalidCiphertextException", "")
 		_, err = c.Decrypt(ctx(t), &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob[:len(enc.CiphertextBlob)-5], EncryptionContext: ec})
-		wantAPIError(t, err, "InvalidCiphertextException", "")
+		wantKMSError(t, err, "InvalidCiphertextException", "")
 		_, err = c.Encrypt(ctx(t), &kms.EncryptInput{KeyId: a.KeyId, Plaintext: make([]byte, 4097)})
-		wantAPIError(t, err, "ValidationException", "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096")
+		wantKMSError(t, err, "ValidationException", "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096")
 		_, err = c.Encrypt(ctx(t), &kms.EncryptInput{KeyId: a.KeyId, Plaintext: []byte("x"), DryRun: aws.Bool(true)})
-		wantAPIError(t, err, "DryRunOperationException", "*")
+		wantKMSError(t, err, "DryRunOperationException", "*")
 
 		// ReEncrypt across keys.
 		re := call(t, c.ReEncrypt, &kms.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: ec,
@@ -284,7 +285,7 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatal("ReEncrypt lost the plaintext")
 		}
 		_, err = c.ReEncrypt(ctx(t), &kms.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, DestinationKeyId: b.KeyId})
-		wantAPIError(t, err, "InvalidCiphertextException", "")
+		wantKMSError(t, err, "InvalidCiphertextException", "")
 	})
 
 	t.Run("DataKeysAndRandom", func(t *testing.T) {
@@ -310,9 +311,9 @@ func TestKMSAPI(t *testing.T) {
 			}
 		}
 		_, err := c.GenerateDataKey(ctx(t), &kms.GenerateDataKeyInput{KeyId: a.KeyId})
-		wantAPIError(t, err, "ValidationException", "Please specify either number of bytes or key spec.")
+		wantKMSError(t, err, "ValidationException", "Please specify either number of bytes or key spec.")
 		_, err = c.GenerateDataKey(ctx(t), &kms.GenerateDataKeyInput{KeyId: a.KeyId, NumberOfBytes: aws.Int32(1025)})
-		wantAPIError(t, err, "ValidationException", "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024")
+		wantKMSError(t, err, "ValidationException", "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024")
 		wp := call(t, c.GenerateDataKeyWithoutPlaintext, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: a.KeyId, KeySpec: types.DataKeySpecAes256})
 		if aws.ToString(wp.KeyId) != aws.ToString(a.Arn) {
 			t.Fatalf("GenerateDataKeyWithoutPlaintext %+v", wp)
@@ -326,9 +327,9 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatal("GenerateRandom")
 		}
 		_, err = c.GenerateRandom(ctx(t), &kms.GenerateRandomInput{})
-		wantAPIError(t, err, "ValidationException", "NumberOfBytes is required.")
+		wantKMSError(t, err, "ValidationException", "NumberOfBytes is required.")
 		_, err = c.GenerateRandom(ctx(t), &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(1025)})
-		wantAPIError(t, err, "ValidationException", "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024")
+		wantKMSError(t, err, "ValidationException", "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024")
 	})
 
 	t.Run("Rotation", func(t *testing.T) {
@@ -348,7 +349,7 @@ func TestKMSAPI(t *testing.T) {
 			t.Fatalf("rotation status after period change %+v", st)
 		}
 		_, err := c.EnableKeyRotation(ctx(t), &kms.EnableKeyRotationInput{KeyId: a.KeyId, RotationPeriodInDays: aws.Int32(89)})
-		wantAPIError(t, err, "ValidationException", "1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90")
+		wantKMSError(t, err, "ValidationException", "1 validation error detected: Value '89' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value greater than or equal to 90")
 		call(t, c.DisableKeyRotation, &kms.DisableKeyRotationInput{KeyId: a.KeyId})
 		if st := call(t, c.GetKeyRotationStatus, &kms.GetKeyRotationStatusInput{KeyId: a.KeyId}); st.KeyRotationEnabled {
 			t.Fatal("rotation still enabled")
@@ -386,7 +387,7 @@ func TestKMSAPI(t *testing.T) {
 			call(t, c.RotateKeyOnDemand, &kms.RotateKeyOnDemandInput{KeyId: a.KeyId})
 		}
 		_, err = c.RotateKeyOnDemand(ctx(t), &kms.RotateKeyOnDemandInput{KeyId: a.KeyId})
-		wantAPIError(t, err, "LimitExceededException", "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: "+aws.ToString(a.Arn))
+		wantKMSError(t, err, "LimitExceededException", "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: "+aws.ToString(a.Arn))
 		if dec := call(t, c.Decrypt, &kms.DecryptInput{CiphertextBlob: old.CiphertextBlob}); string(dec.Plaintext) != "before" {
 			t.Fatal("oldest ciphertext no longer decrypts")
 		}
@@ -408,32 +409,32 @@ func TestKMSAPI(t *testing.T) {
 			return "User: " + root + " is not authorized to perform: kms:" + action + " on resource: " + aws.ToString(md.Arn) + " because no resource-based policy allows the kms:" + action + " action"
 		}
 		_, err := c.DisableKey(ctx(t), &kms.DisableKeyInput{KeyId: md.KeyId})
-		wantAPIError(t, err, "AccessDeniedException", denied("DisableKey"))
+		wantKMSError(t, err, "AccessDeniedException", denied("DisableKey"))
 		_, err = c.ScheduleKeyDeletion(ctx(t), &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId})
-		wantAPIError(t, err, "AccessDeniedException", denied("ScheduleKeyDeletion"))
+		wantKMSError(t, err, "AccessDeniedException", denied("ScheduleKeyDeletion"))
 		_, err = c.PutKeyPolicy(ctx(t), &kms.PutKeyPolicyInput{KeyId: md.KeyId, Policy: aws.String(`{"Statement":[]}`)})
-		wantAPIError(t, err, "AccessDeniedException", denied("PutKeyPolicy"))
+		wantKMSError(t, err, "AccessDeniedException", denied("PutKeyPolicy"))
 		_, err = c.TagResource(ctx(t), &kms.TagResourceInput{KeyId: md.KeyId, Tags: []types.Tag{{TagKey: aws.String("a"), TagValue: aws.String("b")}}})
-		wantAPIError(t, err, "AccessDeniedException", denied("TagResource"))
+		wantKMSError(t, err, "AccessDeniedException", denied("TagResource"))
 		_, err = c.RotateKeyOnDemand(ctx(t), &kms.RotateKeyOnDemandInput{KeyId: md.KeyId})
-		wantAPIError(t, err, "AccessDeniedException", denied("RotateKeyOnDemand"))
+		wantKMSError(t, err, "AccessDeniedException", denied("RotateKeyOnDemand"))
 		_, err = c.CreateAlias(ctx(t), &kms.CreateAliasInput{AliasName: aws.String("alias/mine"), TargetKeyId: md.KeyId})
-		wantAPIError(t, err, "AccessDeniedException", denied("CreateAlias"))
+		wantKMSError(t, err, "AccessDeniedException", denied("CreateAlias"))
 		_, err = c.DeleteAlias(ctx(t), &kms.DeleteAliasInput{AliasName: aws.String("alias/aws/secretsmanager")})
-		wantAPIError(t, err, "NotAuthorizedException", "*")
+		wantKMSError(t, err, "NotAuthorizedException", "*")
 		_, err = c.Encrypt(ctx(t), &kms.EncryptInput{KeyId: aws.String("alias/aws/secretsmanager"), Plaintext: []byte("x")})
-		wantAPIError(t, err, "AccessDeniedException", denied("Encrypt"))
+		wantKMSError(t, err, "AccessDeniedException", denied("Encrypt"))
 	})
 
 	t.Run("Unsupported", func(t *testing.T) {
 		_, err := c.CreateKey(ctx(t), &kms.CreateKeyInput{KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeSignVerify})
-		wantAPIError(t, err, "UnsupportedOperationException", "KeySpec RSA_2048 is not supported by this Coffer server: only symmetric encryption keys (SYMMETRIC_DEFAULT) can be created.")
+		wantKMSError(t, err, "UnsupportedOperationException", "KeySpec RSA_2048 is not supported by this Coffer server: only symmetric encryption keys (SYMMETRIC_DEFAULT) can be created.")
 		_, err = c.CreateKey(ctx(t), &kms.CreateKeyInput{KeySpec: types.KeySpecHmac256, KeyUsage: types.KeyUsageTypeGenerateVerifyMac})
-		wantAPIError(t, err, "UnsupportedOperationException", "*")
+		wantKMSError(t, err, "UnsupportedOperationException", "*")
 		_, err = c.CreateKey(ctx(t), &kms.CreateKeyInput{Origin: types.OriginTypeExternal})
-		wantAPIError(t, err, "UnsupportedOperationException", "*")
+		wantKMSError(t, err, "UnsupportedOperationException", "*")
 		_, err = c.Sign(ctx(t), &kms.SignInput{KeyId: aws.String("alias/x"), Message: []byte("m"), SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256})
-		wantAPIError(t, err, "UnsupportedOperationException", "Sign is not supported by this Coffer server yet.")
+		wantKMSError(t, err, "UnsupportedOperationException", "Sign is not supported by this Coffer server yet.")
 	})
 }
 
@@ -567,9 +568,9 @@ func TestKMSKeyStateErrors(t *testing.T) {
 						t.Fatalf("%v, want success", err)
 					}
 				case "disabled":
-					wantAPIError(t, err, "DisabledException", aws.ToString(md.Arn)+" is disabled.")
+					wantKMSError(t, err, "DisabledException", aws.ToString(md.Arn)+" is disabled.")
 				case "pending":
-					wantAPIError(t, err, "KMSInvalidStateException", aws.ToString(md.Arn)+" is pending deletion.")
+					wantKMSError(t, err, "KMSInvalidStateException", aws.ToString(md.Arn)+" is pending deletion.")
 				}
 			})
 		}

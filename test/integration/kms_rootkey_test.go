@@ -50,18 +50,18 @@ func TestKMSRootKeyRotate(t *testing.T) {
 
 	// Refused while the server runs.
 	newKey := filepath.Join(keys, "new.key")
-	out, err := runCoffer(t, nil, "root-key", "rotate", "--data-dir", s.DataDir, "--root-key-file", oldKey, "--new-root-key-file", newKey)
+	out, err := runCofferOut(t, nil, "root-key", "rotate", "--data-dir", s.DataDir, "--root-key-file", oldKey, "--new-root-key-file", newKey)
 	if err == nil || !strings.Contains(out, "stop the server") {
 		t.Fatalf("rotate while serving: %v\n%s", err, out)
 	}
 	s.stop(syscall.SIGTERM)
-	out, err = runCoffer(t, nil, "root-key", "rotate", "--data-dir", s.DataDir, "--root-key-file", oldKey, "--new-root-key-file", newKey)
+	out, err = runCofferOut(t, nil, "root-key", "rotate", "--data-dir", s.DataDir, "--root-key-file", oldKey, "--new-root-key-file", newKey)
 	if err != nil || !strings.Contains(out, "Root key rotated: 3 KMS key materials and 1 access keys re-wrapped") {
 		t.Fatalf("rotate: %v\n%s", err, out)
 	}
 	t.Log(strings.TrimSpace(out))
 	// The old key no longer opens the data dir; the new one does.
-	out, err = runCoffer(t, nil, "server", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--root-key-file", oldKey)
+	out, err = runCofferOut(t, nil, "server", "--listen", "127.0.0.1:0", "--data-dir", s.DataDir, "--root-key-file", oldKey)
 	if err == nil || !strings.Contains(out, "does not match the data") {
 		t.Fatalf("start with the old root key: %v\n%s", err, out)
 	}
@@ -74,7 +74,7 @@ func TestKMSRootKeyRotate(t *testing.T) {
 	unsealer := startServer(t, serverOpts{})
 	wrapKey := newKMSKey(t, unsealer.kms(), "wraps the root key")
 	env := kmsClientEnv(unsealer)
-	out, err = runCoffer(t, env, "root-key", "rotate", "--data-dir", s.DataDir, "--root-key-file", newKey, "--new-root-key-kms-key-id", aws.ToString(wrapKey.Arn))
+	out, err = runCofferOut(t, env, "root-key", "rotate", "--data-dir", s.DataDir, "--root-key-file", newKey, "--new-root-key-kms-key-id", aws.ToString(wrapKey.Arn))
 	if err != nil || !strings.Contains(out, "--root-key-kms-key-id "+aws.ToString(wrapKey.Arn)) {
 		t.Fatalf("rotate to KMS: %v\n%s", err, out)
 	}

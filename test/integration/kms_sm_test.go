@@ -137,7 +137,7 @@ func TestKMSSecretUnderCustomerKey(t *testing.T) {
 
 	// Keys that are not keys.
 	_, err = sm.CreateSecret(ctx(t), &secretsmanager.CreateSecretInput{Name: aws.String("bad1"), SecretString: aws.String("x"), KmsKeyId: aws.String("not-a-key")})
-	wantAPIError(t, err, "InvalidParameterException", "The operation failed because of an invalid KMS key: Invalid keyId")
+	wantKMSError(t, err, "InvalidParameterException", "The operation failed because of an invalid KMS key: Invalid keyId")
 	missing := "arn:aws:kms:us-east-1:" + aws.ToString(k1.AWSAccountId) + ":key/0b3bd5b4-1111-4222-8333-444455556666"
 	_, err = sm.CreateSecret(ctx(t), &secretsmanager.CreateSecretInput{Name: aws.String("bad2"), SecretString: aws.String("x"), KmsKeyId: aws.String(missing)})
 	wantAPIErrorRE(t, err, "EncryptionFailure", `^Secrets Manager can't encrypt the secret value: Key '`+regexp.QuoteMeta(missing)+`' does not exist`+kmsSuffix("NotFoundException"))

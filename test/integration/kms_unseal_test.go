@@ -33,7 +33,7 @@ func kmsClientEnv(s *server) []string {
 }
 
 // runCoffer runs the binary to completion (for runs expected to fail).
-func runCoffer(t *testing.T, env []string, args ...string) (string, error) {
+func runCofferOut(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -76,13 +76,13 @@ func TestKMSAutoUnseal(t *testing.T) {
 	serverArgs := append([]string{"server", "--listen", "127.0.0.1:0", "--data-dir", b.DataDir}, args...)
 	// The wrapping key disabled: b refuses to start, and says why.
 	call(t, ka.DisableKey, &kms.DisableKeyInput{KeyId: key.KeyId})
-	out, err := runCoffer(t, env, serverArgs...)
+	out, err := runCofferOut(t, env, serverArgs...)
 	if err == nil || !strings.Contains(out, "cannot unwrap the root key with KMS key "+aws.ToString(key.Arn)) ||
 		!strings.Contains(out, "DisabledException: "+aws.ToString(key.Arn)+" is disabled.") {
 		t.Fatalf("start with the wrapping key disabled: %v\n%s", err, out)
 	}
 	// Started without the KMS setting: refused with a pointer to it.
-	out, err = runCoffer(t, nil, "server", "--listen", "127.0.0.1:0", "--data-dir", b.DataDir)
+	out, err = runCofferOut(t, nil, "server", "--listen", "127.0.0.1:0", "--data-dir", b.DataDir)
 	if err == nil || !strings.Contains(out, "--root-key-kms-key-id") {
 		t.Fatalf("start without --root-key-kms-key-id: %v\n%s", err, out)
 	}
