@@ -339,10 +339,18 @@ func (db *DB) stageSecret(u *Unit, name string, old *secrets.Secret, ch *secrets
 		if old != nil && old.ARN != s.ARN {
 			u.exec("DELETE FROM secret_versions WHERE arn = ?", old.ARN)
 		}
-		u.exec(`INSERT INTO secrets (name, arn, created_ms, changed_ms, deleted, purge_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+		switch {
+		case old != nil && old.ARN == s.ARN && old.CreatedAt.Equal(s.CreatedAt) && old.Deleted() == s.Deleted() && old.PurgeAt.Equal(s.PurgeAt):
+			// The same secret, changed: set only what changes, so that SQLite
+			// leaves the indexes on arn, created_ms and purge_ms alone (an
+			// UPDATE rewrites the index entries of every column it sets).
+			u.exec("UPDATE secrets SET changed_ms = ?, doc = ? WHERE name = ?", s.LastChangedAt.UnixMilli(), doc, name)
+		default:
+			u.exec(`INSERT INTO secrets (name, arn, created_ms, changed_ms, deleted, purge_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, created_ms = excluded.created_ms, changed_ms = excluded.changed_ms,
 			deleted = excluded.deleted, purge_ms = excluded.purge_ms, doc = excluded.doc`,
-			name, s.ARN, s.CreatedAt.UnixMilli(), s.LastChangedAt.UnixMilli(), deleted, purge, doc)
+				name, s.ARN, s.CreatedAt.UnixMilli(), s.LastChangedAt.UnixMilli(), deleted, purge, doc)
+		}
 		for vid, p := range ch.Payloads {
 			u.exec(`INSERT INTO secret_versions (arn, version_id, payload) VALUES (?, ?, ?)
 				ON CONFLICT (arn, version_id) DO UPDATE SET payload = excluded.payload`, s.ARN, vid, p)
