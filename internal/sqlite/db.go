@@ -101,6 +101,10 @@ func Open(path string, o Options) (*DB, error) {
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Chmod(path+suffix, 0o600)
 	}
+	if _, err := w.Exec("PRAGMA wal_autocheckpoint = 4000"); err != nil {
+		db.closeHandles()
+		return nil, err
+	}
 	n := o.CacheSecrets
 	if n <= 0 {
 		n = 20000
