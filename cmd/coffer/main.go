@@ -2,6 +2,7 @@
 //
 //	coffer server [flags]     run the AWS-compatible API server
 //	coffer bench [flags]      load-test a server (see docs/PERFORMANCE.md)
+//	coffer iam explain …      explain an IAM decision offline
 //	coffer root-key rotate    re-wrap key material under a new root key (offline)
 //	coffer version            print the version
 //
@@ -30,6 +31,7 @@ func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
 		{"bench", "load-test a server with signed requests of one operation", runBench},
+		{"iam", "IAM tools: explain a policy decision offline", runIAM},
 		{"root-key", "rotate the root key (offline): coffer root-key rotate -h", runRootKey},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {
 			fmt.Fprintln(out, "coffer", version)

@@ -37,6 +37,7 @@ type serverFlags struct {
 	logLevel     string
 	logFormat    string
 	pprof        string
+	iamBootstrap string
 }
 
 func envOr(name, def string) string {
@@ -61,6 +62,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.pprof, "pprof", envOr("COFFER_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off by default; also COFFER_PPROF)")
+	fs.StringVar(&f.iamBootstrap, "iam-bootstrap", envOr("COFFER_IAM_BOOTSTRAP", ""), "IAM bootstrap file (YAML or JSON: users, roles, managed policies, OIDC providers; no secrets) applied at start")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -94,6 +96,11 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	if err := app.ensureRootCredentials(ctx); err != nil {
 		return err
+	}
+	if f.iamBootstrap != "" {
+		if err := app.applyIAMBootstrap(ctx, f.iamBootstrap); err != nil {
+			return err
+		}
 	}
 
 	api := awsapi.New(awsapi.Config{
@@ -254,7 +261,7 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 	}
 	app.kms = kms.New(kms.Config{Store: db, Root: root, Region: app.region, Account: app.account})
 	app.secrets = secrets.New(secrets.Config{Store: db, Keys: app.kms, Region: app.region, Account: app.account, Log: c.log})
-	app.identity = identity.New(identity.Config{Store: db, Root: root, Account: app.account})
+	app.identity = identity.New(identity.Config{Store: db, Root: root, Account: app.account, Region: app.region, Now: identityClock(c.log), Fetch: fetchOIDC})
 	return app, nil
 }
 
@@ -363,6 +370,11 @@ func (a *App) runBackground(ctx context.Context) {
 			a.log.Error("purge of deleted secrets failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("purged deleted secrets", "count", n)
+		}
+		if n, err := a.identity.PurgeExpiredSessions(ctx, expiredSessionGrace); err != nil && ctx.Err() == nil {
+			a.log.Error("purge of expired sessions failed", "err", err)
+		} else if n > 0 {
+			a.log.Debug("purged expired sessions", "count", n)
 		}
 		if rotated, deleted, err := a.kms.RunDue(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("scheduled KMS key work failed", "err", err)

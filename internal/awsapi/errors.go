@@ -184,3 +184,57 @@ func kmsErrorInSM(ke *kms.Error) *apiError {
 func awsKMSMessage(ke *kms.Error) string {
 	return ke.Message + " (Service: AWSKMS; Status Code: 400; Error Code: " + kmsErrorType(ke) + "; Request ID: " + newRequestID() + "; Proxy: null)"
 }
+
+// queryErrorTypes maps identity (IAM, STS) error kinds to the query
+// protocol's codes and statuses (botocore IAM and STS models).
+var queryErrorTypes = []struct {
+	kind   error
+	code   string
+	status int
+}{
+	{identity.ErrNoSuchEntity, "NoSuchEntity", http.StatusNotFound},
+	{identity.ErrEntityExists, "EntityAlreadyExists", http.StatusConflict},
+	{identity.ErrMalformedPolicy, "MalformedPolicyDocument", http.StatusBadRequest},
+	{identity.ErrValidation, "ValidationError", http.StatusBadRequest},
+	{identity.ErrLimitExceeded, "LimitExceeded", http.StatusConflict},
+	{identity.ErrDeleteConflict, "DeleteConflict", http.StatusConflict},
+	{identity.ErrInvalidInput, "InvalidInput", http.StatusBadRequest},
+	{identity.ErrNotAttachable, "PolicyNotAttachable", http.StatusBadRequest},
+	{identity.ErrAccessDenied, "AccessDenied", http.StatusForbidden},
+	{identity.ErrInvalidIdentity, "InvalidIdentityToken", http.StatusBadRequest},
+	{identity.ErrExpiredIdentity, "ExpiredTokenException", http.StatusBadRequest},
+	{identity.ErrIDPRejectedClaim, "IDPRejectedClaim", http.StatusForbidden},
+	{identity.ErrIDPCommunication, "IDPCommunicationError", http.StatusBadRequest},
+	{identity.ErrPackedPolicyTooLarge, "PackedPolicyTooLarge", http.StatusBadRequest},
+}
+
+// queryAPIError maps any error of an IAM or STS operation to what the
+// wire shows.
+func queryAPIError(service string, err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ie *identity.Error
+	if errors.As(err, &ie) {
+		for _, e := range queryErrorTypes {
+			if errors.Is(ie.Kind, e.kind) {
+				code := e.code
+				if service == svcSTS && code == "InvalidInput" {
+					code = "ValidationError" // STS has no InvalidInput
+				}
+				return &apiError{Type: code, Message: ie.Message, Status: e.status}
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, identity.ErrUnrecognized):
+		return &apiError{Type: "InvalidClientTokenId", Message: identity.ErrUnrecognized.Error(), Status: http.StatusForbidden}
+	case errors.Is(err, identity.ErrExpired):
+		return &apiError{Type: "ExpiredToken", Message: identity.ErrExpired.Error(), Status: http.StatusForbidden}
+	}
+	if service == svcIAM {
+		return &apiError{Type: "ServiceFailure", Message: "An internal error occurred. Retry the request; if it keeps failing, report the request ID to the operator.", Status: http.StatusInternalServerError, internal: err}
+	}
+	return &apiError{Type: "InternalFailure", Message: "An internal error occurred. Retry the request; if it keeps failing, report the request ID to the operator.", Status: http.StatusInternalServerError, internal: err}
+}

@@ -82,7 +82,7 @@ func (s *Server) kmsKey(ctx context.Context, c *call, ref *string, allowAlias bo
 		}
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, action, k.ARN, nil); err != nil {
+	if err := s.authorizeKMS(ctx, c, action, k, nil); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -316,6 +316,9 @@ func (s *Server) blobKey(ctx context.Context, c *call, ref *string, blob []byte,
 	}
 	resource := "*"
 	if id, err := kms.BlobKeyID(blob); err == nil {
+		if k, err := s.cfg.KMS.Resolve(ctx, id, false); err == nil {
+			return "", s.authorizeKMS(ctx, c, action, k, nil)
+		}
 		resource = s.cfg.KMS.KeyARN(id)
 	}
 	return "", s.authorize(ctx, c, action, resource, nil)

@@ -29,6 +29,10 @@ func (s *Server) smHandlers() map[string]func(context.Context, *call, any) (any,
 		"GetRandomPassword":        typed(s.smGetRandomPassword),
 		"TagResource":              typed(s.smTagResource),
 		"UntagResource":            typed(s.smUntagResource),
+		"PutResourcePolicy":        typed(s.smPutResourcePolicy),
+		"GetResourcePolicy":        typed(s.smGetResourcePolicy),
+		"DeleteResourcePolicy":     typed(s.smDeleteResourcePolicy),
+		"ValidateResourcePolicy":   typed(s.smValidateResourcePolicy),
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/awsapi/awsjson"
@@ -64,9 +65,15 @@ type Server struct {
 	now  func() time.Time
 	mux  *http.ServeMux
 	ops  map[string]*operation // by full X-Amz-Target
-	bufs sync.Pool
+	bufs sync.Pool             // *bytes.Buffer: request bodies
+	encs sync.Pool             // *jsonBuf: response encoding
 
-	metrics *metrics // metrics.go
+	metrics *metrics            // metrics.go
+	qops    map[string]*queryOp // query protocol (IAM, STS): by service + "." + Action
+	// compiled resource and key policies, by secret ARN / key id
+	resPolicies, keyPolicies sync.Map
+	// managedKeyARN is the ARN of aws/secretsmanager once seen.
+	managedKeyARN atomic.Pointer[string]
 }
 
 // New returns a Server.
@@ -78,9 +85,11 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.bufs.New = func() any { b := new(jsonBuf); b.enc = json.NewEncoder(&b.Buffer); return b }
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+	s.encs.New = func() any { b := new(jsonBuf); b.enc = json.NewEncoder(&b.Buffer); return b }
 	s.ops = make(map[string]*operation)
 	s.registerSecretsManager()
+	s.registerQuery()
 	s.registerKMS()
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -189,14 +198,13 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 		return nil, s.fail(c, &apiError{Type: "UnknownOperationException", Status: http.StatusBadRequest})
 	}
 	c.service = c.op.service
-	buf := s.bufs.Get().(*jsonBuf)
+	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
-		if c.service == svcKMS {
-			// KMS request bodies carry plaintext (Encrypt); leave none
-			// in the pool.
-			clear(buf.Bytes())
-		}
+		// KMS request bodies carry plaintext (Encrypt), Secrets Manager
+		// ones secret values (CreateSecret, PutSecretValue, UpdateSecret):
+		// leave none in the pool.
+		clear(buf.Bytes())
 		if buf.Cap() <= 64<<10 {
 			s.bufs.Put(buf)
 		}
@@ -294,11 +302,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string) (*id
 	if err := auth.CheckScope(s.cfg.Region, service); err != nil {
 		return nil, sigv4Error(err)
 	}
-	if auth.SecurityToken != "" {
-		// Temporary credentials arrive with STS.
-		return nil, clientErr("UnrecognizedClientException", identity.ErrUnrecognized.Error())
-	}
-	key, caller, err := s.cfg.Identity.SigningKey(r.Context(), auth.AccessKeyID, auth.Date, auth.Region, auth.Service)
+	key, caller, err := s.cfg.Identity.SigningKeyWithToken(r.Context(), auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
 	if err != nil {
 		return nil, toAPIError(service, err)
 	}
@@ -357,11 +361,12 @@ func (s *Server) writeJSON(w http.ResponseWriter, out any) {
 		so.wipe()
 		return
 	}
-	buf := s.bufs.Get().(*jsonBuf)
+	buf := s.encs.Get().(*jsonBuf)
 	buf.Reset()
 	defer func() {
+		clear(buf.Bytes()) // a GetSecretValue response holds the value: leave none in the pool
 		if buf.Cap() <= 64<<10 {
-			s.bufs.Put(buf)
+			s.encs.Put(buf)
 		}
 	}()
 	if out == nil {

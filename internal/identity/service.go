@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -28,28 +30,48 @@ type Caller struct {
 	UserID      string // aws:userid
 	UserName    string // aws:username (IAM users only)
 	AccessKeyID string
+	// Session is set for role sessions (shared, read-only).
+	Session *Session
 }
 
 // IsRoot reports whether the caller is the account root.
 func (c *Caller) IsRoot() bool { return c.Type == TypeRoot }
 
-// Service resolves access keys to signing keys and callers.
+// Service resolves access keys to signing keys and callers, manages IAM
+// entities and STS sessions, and compiles the policies of callers.
 type Service struct {
 	store   Store
 	root    *keyring.Root
 	account string
+	region  string
 	now     func() time.Time
+	fetch   Fetcher
+	// tokenKey keys the session-token hash.
+	tokenKey []byte
 
 	mu    sync.Mutex
 	cache map[sigKeyID]*sigKeyEntry
+
+	views    viewCache
+	policies policyCache
+	jwks     jwksCache
+	rootOnce sync.Once
+	rootV    *View
 }
+
+// Fetcher fetches a URL (OIDC discovery documents and JWKS) and returns the
+// body of a 200 response. The identity package does no network I/O itself.
+type Fetcher func(ctx context.Context, url string) ([]byte, error)
 
 // Config configures a Service.
 type Config struct {
 	Store   Store
 	Root    *keyring.Root
 	Account string
+	Region  string
 	Now     func() time.Time
+	// Fetch serves OIDC discovery; nil means providers need a static JWKS.
+	Fetch Fetcher
 }
 
 // New returns a Service.
@@ -58,8 +80,18 @@ func New(c Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: c.Store, root: c.Root, account: c.Account, now: now, cache: map[sigKeyID]*sigKeyEntry{}}
+	s := &Service{store: c.Store, root: c.Root, account: c.Account, region: c.Region, now: now, fetch: c.Fetch, cache: map[sigKeyID]*sigKeyEntry{}}
+	if c.Root != nil {
+		s.tokenKey = c.Root.Derive("sts-session-token")
+	}
+	return s
 }
+
+// Account is the account id of every principal.
+func (s *Service) Account() string { return s.account }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
 
 // RootARN is the ARN of the account root.
 func (s *Service) RootARN() string { return "arn:aws:iam::" + s.account + ":root" }
@@ -74,10 +106,18 @@ type sigKeyEntry struct {
 
 const maxCachedSigningKeys = 10000
 
-// SigningKey returns the SigV4 signing key of access key akid for a
-// credential scope, and the caller it authenticates. Unknown or inactive
-// keys give ErrUnrecognized.
+// SigningKey is SigningKeyWithToken for a request without a session token.
 func (s *Service) SigningKey(ctx context.Context, akid, date, region, service string) ([]byte, *Caller, error) {
+	return s.SigningKeyWithToken(ctx, akid, "", date, region, service)
+}
+
+// SigningKeyWithToken returns the SigV4 signing key of access key akid for
+// a credential scope, and the caller it authenticates. token is the
+// request's X-Amz-Security-Token ("" if none). Unknown or inactive keys, a token
+// with a long-term key, and a missing or wrong token with session
+// credentials give ErrUnrecognized; session credentials past their expiry
+// give ErrExpired (checked after the token).
+func (s *Service) SigningKeyWithToken(ctx context.Context, akid, token, date, region, service string) ([]byte, *Caller, error) {
 	rec, err := s.store.AccessKey(ctx, akid)
 	if errors.Is(err, ErrNoSuchAccessKey) {
 		return nil, nil, ErrUnrecognized
@@ -86,6 +126,16 @@ func (s *Service) SigningKey(ctx context.Context, akid, date, region, service st
 		return nil, nil, err
 	}
 	if rec.Status != "Active" {
+		return nil, nil, ErrUnrecognized
+	}
+	if sess := rec.Session; sess != nil {
+		if token == "" || !s.tokenMatches(sess, akid, token) {
+			return nil, nil, ErrUnrecognized
+		}
+		if !s.now().Before(sess.Expires) {
+			return nil, nil, ErrExpired
+		}
+	} else if token != "" {
 		return nil, nil, ErrUnrecognized
 	}
 	id := sigKeyID{akid, date, region, service}
@@ -101,7 +151,11 @@ func (s *Service) SigningKey(ctx context.Context, akid, date, region, service st
 	}
 	key := sigv4.SigningKey(string(secret), date, region, service)
 	envelope.Zero(secret)
-	e = &sigKeyEntry{record: rec, key: key, caller: s.callerOf(rec)}
+	caller, err := s.callerOf(ctx, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	e = &sigKeyEntry{record: rec, key: key, caller: caller}
 	s.mu.Lock()
 	if len(s.cache) >= maxCachedSigningKeys {
 		clear(s.cache)
@@ -111,11 +165,34 @@ func (s *Service) SigningKey(ctx context.Context, akid, date, region, service st
 	return e.key, e.caller, nil
 }
 
-func (s *Service) callerOf(rec *AccessKey) *Caller {
-	if rec.UserName == "" {
-		return &Caller{Type: TypeRoot, ARN: s.RootARN(), Account: s.account, UserID: s.account, AccessKeyID: rec.ID}
+// tokenHash is the keyed hash stored for a session token.
+func (s *Service) tokenHash(akid, token string) []byte {
+	m := hmac.New(sha256.New, s.tokenKey)
+	m.Write([]byte(akid))
+	m.Write([]byte{0})
+	m.Write([]byte(token))
+	return m.Sum(nil)
+}
+
+func (s *Service) tokenMatches(sess *Session, akid, token string) bool {
+	return hmac.Equal(s.tokenHash(akid, token), sess.TokenHash)
+}
+
+func (s *Service) callerOf(ctx context.Context, rec *AccessKey) (*Caller, error) {
+	switch {
+	case rec.Session != nil:
+		ss := rec.Session
+		return &Caller{Type: TypeAssumedRole, ARN: rec.PrincipalARN, Account: s.account, UserID: ss.RoleID + ":" + ss.Name, AccessKeyID: rec.ID, Session: ss}, nil
+	case rec.UserName == "":
+		return &Caller{Type: TypeRoot, ARN: s.RootARN(), Account: s.account, UserID: s.account, AccessKeyID: rec.ID}, nil
 	}
-	return &Caller{Type: TypeUser, ARN: rec.PrincipalARN, Account: s.account, UserName: rec.UserName, AccessKeyID: rec.ID}
+	c := &Caller{Type: TypeUser, ARN: rec.PrincipalARN, Account: s.account, UserName: rec.UserName, AccessKeyID: rec.ID}
+	if u, err := s.entity(ctx, KindUser, rec.UserName); err == nil {
+		c.UserID, c.ARN, c.UserName = u.ID, u.ARN, u.Name
+	} else if !errors.Is(err, ErrNoSuchEntity) {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Credentials is a plaintext access key pair, returned only at creation.

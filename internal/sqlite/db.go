@@ -43,6 +43,7 @@ type DB struct {
 	secrets secretCache
 	kms     kmsCache
 	ident   identityCache
+	docs    docCache
 }
 
 // Options tunes a DB. The zero value is fine.

@@ -155,7 +155,11 @@ func TestKMSAPI(t *testing.T) {
 			aws.ToString(pol.PolicyName) != "default" {
 			t.Fatalf("default policy %s (%v)", aws.ToString(pol.Policy), err)
 		}
-		newPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt","Resource":"*"}]}`
+		// The new policy keeps the account (root) in: key policies are
+		// enforced, and one that names neither root nor the account locks
+		// root out as in AWS.
+		newPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt","Resource":"*"},` +
+			`{"Sid":"root","Effect":"Allow","Principal":{"AWS":"` + aws.ToString(md.AWSAccountId) + `"},"Action":"kms:*","Resource":"*"}]}`
 		call(t, c.PutKeyPolicy, &kms.PutKeyPolicyInput{KeyId: id, PolicyName: aws.String("default"), Policy: aws.String(newPolicy)})
 		if p := call(t, c.GetKeyPolicy, &kms.GetKeyPolicyInput{KeyId: id, PolicyName: aws.String("default")}); aws.ToString(p.Policy) != newPolicy {
 			t.Fatal("policy not replaced")
