@@ -141,7 +141,7 @@ func TestMetrics(t *testing.T) {
 			ok := true
 			switch k {
 			case "api":
-				ok = v == "secretsmanager" || v == "kms" || v == "unknown"
+				ok = v == "secretsmanager" || v == "kms" || v == "iam" || v == "sts" || v == "unknown"
 			case "operation":
 				_, known := smapi.Operations[v]
 				ok = v == "" || known
