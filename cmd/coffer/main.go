@@ -2,6 +2,9 @@
 //
 //	coffer server [flags]     run the AWS-compatible API server
 //	coffer bench [flags]      load-test a server (see docs/PERFORMANCE.md)
+//	coffer migrate --from S --to S   copy a store (SQLite ⇄ PostgreSQL), still encrypted
+//	coffer backup --out FILE  write a consistent encrypted snapshot of a store
+//	coffer restore --in FILE  load a snapshot into an empty store
 //	coffer iam explain …      explain an IAM decision offline
 //	coffer root-key rotate    re-wrap key material under a new root key (offline)
 //	coffer version            print the version
@@ -31,6 +34,9 @@ func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
 		{"bench", "load-test a server with signed requests of one operation", runBench},
+		{"migrate", "copy every record from one store to another (SQLite ⇄ PostgreSQL), still encrypted", runMigrate},
+		{"backup", "write a consistent, still encrypted snapshot of a store to a file", runBackup},
+		{"restore", "load a backup file into an empty store", runRestore},
 		{"iam", "IAM tools: explain a policy decision offline", runIAM},
 		{"root-key", "rotate the root key (offline): coffer root-key rotate -h", runRootKey},
 		{"version", "print the version", func(_ context.Context, _ []string, out, _ io.Writer) error {

@@ -19,10 +19,11 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/awsapi"
 	"github.com/coffer-dev/coffer/internal/identity"
+	"github.com/coffer-dev/coffer/internal/jobs"
 	"github.com/coffer-dev/coffer/internal/keyring"
 	"github.com/coffer-dev/coffer/internal/kms"
+	"github.com/coffer-dev/coffer/internal/postgres"
 	"github.com/coffer-dev/coffer/internal/secrets"
-	"github.com/coffer-dev/coffer/internal/sqlite"
 )
 
 type serverFlags struct {
@@ -37,6 +38,9 @@ type serverFlags struct {
 	logLevel     string
 	logFormat    string
 	pprof        string
+	storage      string
+	storageTO    time.Duration
+	purgeEvery   time.Duration
 	iamBootstrap string
 }
 
@@ -62,6 +66,17 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.pprof, "pprof", envOr("COFFER_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off by default; also COFFER_PPROF)")
+	fs.StringVar(&f.storage, "storage", envOr("COFFER_STORAGE", ""), "where the data lives: sqlite://<data-dir or file.db>, or postgres://user:password@host:port/database?… shared by several nodes (default: SQLite in the data dir; prefer COFFER_STORAGE for a DSN with a password)")
+	storageTO, err := envDuration("COFFER_STORAGE_TIMEOUT", postgres.DefaultTimeout)
+	if err != nil {
+		return err
+	}
+	fs.DurationVar(&f.storageTO, "storage-timeout", storageTO, "how long one storage operation (connect, lock wait, statement, commit) may take before the request fails; PostgreSQL only (also COFFER_STORAGE_TIMEOUT)")
+	purgeEvery, err := envDuration("COFFER_PURGE_INTERVAL", time.Minute)
+	if err != nil {
+		return err
+	}
+	fs.DurationVar(&f.purgeEvery, "purge-interval", purgeEvery, "how often the purge of secrets past their recovery window runs, on one node of the cluster (also COFFER_PURGE_INTERVAL)")
 	fs.StringVar(&f.iamBootstrap, "iam-bootstrap", envOr("COFFER_IAM_BOOTSTRAP", ""), "IAM bootstrap file (YAML or JSON: users, roles, managed policies, OIDC providers; no secrets) applied at start")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -81,6 +96,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
+	if f.storageTO <= 0 || f.purgeEvery <= 0 {
+		return errors.New("--storage-timeout and --purge-interval must be positive")
+	}
 	stopPprof, err := startPprof(f.pprof, log)
 	if err != nil {
 		return err
@@ -88,7 +106,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer stopPprof()
 
 	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID,
-		rootKeyFile: f.rootKey.file, rootKeyKMSKeyID: f.rootKey.kmsKeyID, log: log})
+		rootKeyFile: f.rootKey.file, rootKeyKMSKeyID: f.rootKey.kmsKeyID, log: log,
+		storage: f.storage, storageTimeout: f.storageTO, purgeEvery: f.purgeEvery})
 	if err != nil {
 		return err
 	}
@@ -134,16 +153,16 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		scheme = "https"
 	}
 
-	jobs, stopJobs := context.WithCancel(ctx)
+	jobsCtx, stopJobs := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		app.runBackground(jobs)
+		app.runBackground(jobsCtx)
 	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("coffer is serving", "url", scheme+"://"+ln.Addr().String(), "region", app.region, "account", app.account, "data_dir", f.dataDir)
+	log.Info("coffer is serving", "url", scheme+"://"+ln.Addr().String(), "region", app.region, "account", app.account, "data_dir", f.dataDir, "storage", app.storageDesc)
 	fmt.Fprintf(stdout, "Coffer listening on %s://%s (region %s, account %s)\n", scheme, ln.Addr(), app.region, app.account)
 
 	select {
@@ -205,20 +224,26 @@ type appConfig struct {
 	rootKeyFile     string
 	rootKeyKMSKeyID string
 	log             *slog.Logger
+	// storage is the --storage value ("" = SQLite in dataDir).
+	storage        string
+	storageTimeout time.Duration
+	purgeEvery     time.Duration
 }
 
 // App is an opened data directory with its services wired up. Server and
 // offline subcommands share it.
 type App struct {
-	dataDir  string
-	region   string
-	account  string
-	log      *slog.Logger
-	db       *sqlite.DB
-	root     *keyring.Root
-	kms      *kms.Service
-	secrets  *secrets.Service
-	identity *identity.Service
+	dataDir     string
+	region      string
+	account     string
+	log         *slog.Logger
+	db          storage
+	storageDesc string
+	purgeEvery  time.Duration
+	root        *keyring.Root
+	kms         *kms.Service
+	secrets     *secrets.Service
+	identity    *identity.Service
 }
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
@@ -230,7 +255,17 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(filepath.Join(c.dataDir, "coffer.db"), sqlite.Options{Log: c.log})
+	spec, err := parseStorage(c.storage, c.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if c.storageTimeout <= 0 {
+		c.storageTimeout = postgres.DefaultTimeout
+	}
+	if c.purgeEvery <= 0 {
+		c.purgeEvery = time.Minute
+	}
+	db, desc, err := openStorage(ctx, spec, c.storageTimeout, c.log)
 	if err != nil {
 		return nil, err
 	}
@@ -249,10 +284,10 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 			return fail(err)
 		}
 		if err := root.VerifyCheck(check); err != nil {
-			return fail(fmt.Errorf("the root key does not match the data in %s: refusing to start", c.dataDir))
+			return fail(fmt.Errorf("the root key does not match the data in %s: refusing to start", desc))
 		}
 	}
-	app := &App{dataDir: c.dataDir, log: c.log, db: db, root: root}
+	app := &App{dataDir: c.dataDir, log: c.log, db: db, storageDesc: desc, purgeEvery: c.purgeEvery, root: root}
 	if app.account, err = fixedMeta(ctx, db, "account_id", c.accountID, "--account-id", randomAccountID); err != nil {
 		return fail(err)
 	}
@@ -268,14 +303,14 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 // fixedMeta returns the value recorded under key, recording want (or def())
 // at first start; a different explicit want later is an error, because
 // ARNs already issued embed the value.
-func fixedMeta(ctx context.Context, db *sqlite.DB, key, want, flagName string, def func() string) (string, error) {
+func fixedMeta(ctx context.Context, db metaStore, key, want, flagName string, def func() string) (string, error) {
 	have, err := db.Meta(ctx, key)
 	if err != nil {
 		return "", err
 	}
 	if have != nil {
 		if want != "" && want != string(have) {
-			return "", fmt.Errorf("%s %s differs from %s, which this data directory was created with; ARNs already issued name it", flagName, want, have)
+			return "", fmt.Errorf("%s %s differs from %s, which this store was created with; ARNs already issued name it", flagName, want, have)
 		}
 		return string(have), nil
 	}
@@ -359,37 +394,38 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// runBackground runs periodic jobs until ctx ends: the purge of secrets
-// whose recovery window has ended, and the KMS keys that are due (automatic
-// rotation, deletion at the end of the waiting period).
+// runBackground runs the periodic jobs until ctx ends: the purge of
+// secrets whose recovery window has ended, and the KMS keys that are due
+// (automatic rotation, deletion at the end of the waiting period). Each job
+// runs on one node of the cluster at a time: the node holding the job's
+// lease (with SQLite, the only node). Add jobs with r.Add(name, every, fn).
 func (a *App) runBackground(ctx context.Context) {
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
-	for {
-		if n, err := a.secrets.PurgeDue(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("purge of deleted secrets failed", "err", err)
-		} else if n > 0 {
+	r := jobs.New(a.db, a.log)
+	r.Add("purge-deleted-secrets", a.purgeEvery, func(ctx context.Context) error {
+		n, err := a.secrets.PurgeDue(ctx)
+		if n > 0 {
 			a.log.Info("purged deleted secrets", "count", n)
 		}
-		if n, err := a.identity.PurgeExpiredSessions(ctx, expiredSessionGrace); err != nil && ctx.Err() == nil {
-			a.log.Error("purge of expired sessions failed", "err", err)
-		} else if n > 0 {
+		return err
+	})
+	r.Add("purge-expired-sessions", time.Minute, func(ctx context.Context) error {
+		n, err := a.identity.PurgeExpiredSessions(ctx, expiredSessionGrace)
+		if n > 0 {
 			a.log.Debug("purged expired sessions", "count", n)
 		}
-		if rotated, deleted, err := a.kms.RunDue(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("scheduled KMS key work failed", "err", err)
-		} else if rotated+deleted > 0 {
+		return err
+	})
+	r.Add("kms-due-keys", time.Minute, func(ctx context.Context) error {
+		rotated, deleted, err := a.kms.RunDue(ctx)
+		if rotated+deleted > 0 {
 			a.log.Info("scheduled KMS key work", "rotated", rotated, "deleted", deleted)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+		return err
+	})
+	r.Run(ctx)
 }
 
-// Close releases the data directory.
+// Close releases the store.
 func (a *App) Close() error { return a.db.Close() }
 
 var _ = strings.TrimSpace

@@ -149,11 +149,20 @@ func (db *DB) SecretByName(ctx context.Context, name string) (*secrets.Secret, e
 }
 
 func (db *DB) SecretByARN(ctx context.Context, arn string) (*secrets.Secret, error) {
+	// The name is the ARN's resource part without the 7-character suffix.
+	i := strings.Index(arn, ":secret:")
+	if i < 0 || len(arn) < i+8+7 {
+		return nil, secrets.ErrNoSuchSecret
+	}
+	name := arn[i+8 : len(arn)-7]
 	if u := db.stagedUnit(ctx); u != nil {
-		for k, v := range u.staged {
-			if s, ok := v.(*secrets.Secret); ok && strings.HasPrefix(k, "s:") && s != nil && s.ARN == arn {
+		// The unit's own write of that name decides: deleted, re-created
+		// under another ARN, or this secret.
+		if v, ok := u.lookup("s:" + name); ok {
+			if s := v.(*secrets.Secret); s != nil && s.ARN == arn {
 				return s, nil
 			}
+			return nil, secrets.ErrNoSuchSecret
 		}
 	}
 	c := &db.secrets
@@ -163,12 +172,6 @@ func (db *DB) SecretByARN(ctx context.Context, arn string) (*secrets.Secret, err
 	if s != nil {
 		return s, nil
 	}
-	// The name is the ARN's resource part without the 7-character suffix.
-	i := strings.Index(arn, ":secret:")
-	if i < 0 || len(arn) < i+8+7 {
-		return nil, secrets.ErrNoSuchSecret
-	}
-	name := arn[i+8 : len(arn)-7]
 	e := c.epoch(name)
 	s, err := db.loadSecret(ctx, "arn", arn)
 	if err != nil {

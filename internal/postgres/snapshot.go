@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// A snapshot is every row of every table below, exactly as stored (sealed
+// payloads, wrapped key material and JSON documents stay as they are).
+// internal/sqlite declares the same tables and columns; `coffer migrate`,
+// `coffer backup` and `coffer restore` move rows between the two.
+//
+// Column types: 't' text (string), 'i' integer (int64), 'b' bytes ([]byte).
+//
+// A new table (IAM records, audit records, …) is added here and in
+// internal/sqlite/snapshot.go, in an order where referenced rows load first.
+type snapshotTable struct {
+	name  string
+	cols  []string
+	types string
+	order string // ORDER BY: the primary key
+}
+
+var snapshotTables = []snapshotTable{
+	{"meta", []string{"k", "v"}, "tb", "k"},
+	{"secrets", []string{"name", "arn", "created_ms", "changed_ms", "accessed_ms", "deleted", "purge_ms", "doc"}, "ttiiiiib", "name"},
+	{"secret_versions", []string{"arn", "version_id", "accessed_ms", "payload"}, "ttib", "arn, version_id"},
+	{"kms_keys", []string{"id", "doc", "due_ms"}, "tbi", "id"},
+	{"kms_aliases", []string{"name", "doc"}, "tb", "name"},
+	{"access_keys", []string{"id", "user_name", "doc"}, "ttb", "id"},
+	{"iam_docs", []string{"kind", "name", "rev", "body"}, "ttib", "kind, name"},
+	// Audit records: the audit sink's tables go here (and in sqlite).
+}
+
+// ErrNotEmpty is returned by Load when the store already holds data and
+// replace was not asked for.
+var ErrNotEmpty = errors.New("the destination store is not empty")
+
+// Snapshot reads every table in one REPEATABLE READ, read-only
+// transaction (a consistent snapshot while nodes keep writing): for each
+// table it calls table with its columns and row count, then row for each
+// row (values string, int64 or []byte, in column order), in primary-key
+// order.
+func (db *DB) Snapshot(ctx context.Context, table func(name string, cols []string, rows int64) error, row func(vals []any) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The reader may pause between tables (a slow destination).
+	if _, err := tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		return err
+	}
+	for _, t := range snapshotTables {
+		var n int64
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		if err := table(t.name, t.cols, n); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT "+strings.Join(t.cols, ", ")+" FROM "+t.name+" ORDER BY "+t.order)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		for rows.Next() {
+			vals := make([]any, len(t.cols))
+			ptrs := make([]any, len(t.cols))
+			for i, ty := range t.types {
+				switch ty {
+				case 't':
+					ptrs[i] = new(string)
+				case 'i':
+					ptrs[i] = new(int64)
+				default:
+					ptrs[i] = new([]byte)
+				}
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			for i, p := range ptrs {
+				switch p := p.(type) {
+				case *string:
+					vals[i] = *p
+				case *int64:
+					vals[i] = *p
+				case *[]byte:
+					if *p == nil {
+						*p = []byte{}
+					}
+					vals[i] = *p
+				}
+			}
+			if err := row(vals); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// Load writes rows into the store in one transaction that locks every
+// table. Unless replace is set it fails with ErrNotEmpty (before calling
+// src) when any table holds a row; with replace it deletes every row
+// first. src calls put for each row: its table, columns (any subset of
+// the table's, in any order) and values (string, int64 or []byte).
+func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table string, cols []string, vals []any) error) error) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	names := make([]string, len(snapshotTables))
+	known := make(map[string]snapshotTable)
+	for i, t := range snapshotTables {
+		names[i] = t.name
+		known[t.name] = t
+	}
+	// Wait for running requests as long as ctx allows; the source may
+	// pause between rows.
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		return err
+	}
+	if replace {
+		if _, err := tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", ")); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range snapshotTables {
+			var any bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.name+")").Scan(&any); err != nil {
+				return err
+			}
+			if any {
+				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.name)
+			}
+		}
+	}
+	const batchRows = 256
+	batch := &pgx.Batch{}
+	flush := func() error {
+		if batch.Len() == 0 {
+			return nil
+		}
+		err := tx.SendBatch(ctx, batch).Close()
+		batch = &pgx.Batch{}
+		return err
+	}
+	stmts := make(map[string]string)
+	put := func(table string, cols []string, vals []any) error {
+		t, ok := known[table]
+		if !ok {
+			return fmt.Errorf("unknown table %q", table)
+		}
+		if len(cols) != len(vals) {
+			return fmt.Errorf("%s: %d columns, %d values", table, len(cols), len(vals))
+		}
+		key := table + "\x00" + strings.Join(cols, ",")
+		stmt, ok := stmts[key]
+		if !ok {
+			ph := make([]string, len(cols))
+			for i, c := range cols {
+				if !slices.Contains(t.cols, c) {
+					return fmt.Errorf("%s: unknown column %q", table, c)
+				}
+				ph[i] = fmt.Sprintf("$%d", i+1)
+			}
+			stmt = "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")"
+			stmts[key] = stmt
+		}
+		batch.Queue(stmt, vals...)
+		if batch.Len() >= batchRows {
+			return flush()
+		}
+		return nil
+	}
+	if err := src(put); err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
