@@ -1,6 +1,7 @@
 // Command coffer is Coffer's single binary: the server and its tools.
 //
 //	coffer server [flags]     run the AWS-compatible API server
+//	coffer bench [flags]      load-test a server (see docs/PERFORMANCE.md)
 //	coffer migrate --from S --to S   copy a store (SQLite ⇄ PostgreSQL), still encrypted
 //	coffer backup --out FILE  write a consistent encrypted snapshot of a store
 //	coffer restore --in FILE  load a snapshot into an empty store
@@ -32,6 +33,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
+		{"bench", "load-test a server with signed requests of one operation", runBench},
 		{"migrate", "copy every record from one store to another (SQLite ⇄ PostgreSQL), still encrypted", runMigrate},
 		{"backup", "write a consistent, still encrypted snapshot of a store to a file", runBackup},
 		{"restore", "load a backup file into an empty store", runRestore},

@@ -77,7 +77,7 @@ func Open(path string, o Options) (*DB, error) {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		f.Close()
 	}
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=64"
 	w, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		lockf.Close()
@@ -101,6 +101,10 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Chmod(path+suffix, 0o600)
+	}
+	if _, err := w.Exec("PRAGMA wal_autocheckpoint = 4000"); err != nil {
+		db.closeHandles()
+		return nil, err
 	}
 	n := o.CacheSecrets
 	if n <= 0 {
