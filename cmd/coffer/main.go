@@ -2,6 +2,7 @@
 //
 //	coffer server [flags]     run the AWS-compatible API server
 //	coffer audit <sub> [flags] verify|checkpoint|tail|query the audit trail
+//	coffer bench [flags]      load-test a server (see docs/PERFORMANCE.md)
 //	coffer migrate --from S --to S   copy a store (SQLite ⇄ PostgreSQL), still encrypted
 //	coffer backup --out FILE  write a consistent encrypted snapshot of a store
 //	coffer restore --in FILE  load a snapshot into an empty store
@@ -34,6 +35,7 @@ func commands() []command {
 	return []command{
 		{"server", "run the AWS-compatible API server", runServer},
 		{"audit", "verify, export, tail and query the audit trail", runAudit},
+		{"bench", "load-test a server with signed requests of one operation", runBench},
 		{"migrate", "copy every record from one store to another (SQLite ⇄ PostgreSQL), still encrypted", runMigrate},
 		{"backup", "write a consistent, still encrypted snapshot of a store to a file", runBackup},
 		{"restore", "load a backup file into an empty store", runRestore},

@@ -37,6 +37,7 @@ type serverFlags struct {
 	rootKey      rootKeyFlags
 	logLevel     string
 	logFormat    string
+	pprof        string
 	storage      string
 	storageTO    time.Duration
 	purgeEvery   time.Duration
@@ -65,6 +66,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f.rootKey.register(fs) // else COFFER_ROOT_KEY; else a development key in <data-dir>/root.key
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.pprof, "pprof", envOr("COFFER_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (off by default; also COFFER_PPROF)")
 	fs.StringVar(&f.storage, "storage", envOr("COFFER_STORAGE", ""), "where the data lives: sqlite://<data-dir or file.db>, or postgres://user:password@host:port/database?… shared by several nodes (default: SQLite in the data dir; prefer COFFER_STORAGE for a DSN with a password)")
 	storageTO, err := envDuration("COFFER_STORAGE_TIMEOUT", postgres.DefaultTimeout)
 	if err != nil {
@@ -99,6 +101,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.storageTO <= 0 || f.purgeEvery <= 0 {
 		return errors.New("--storage-timeout and --purge-interval must be positive")
 	}
+	stopPprof, err := startPprof(f.pprof, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
+
 	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID,
 		rootKeyFile: f.rootKey.file, rootKeyKMSKeyID: f.rootKey.kmsKeyID, log: log,
 		storage: f.storage, storageTimeout: f.storageTO, purgeEvery: f.purgeEvery})

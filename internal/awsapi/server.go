@@ -67,9 +67,11 @@ type Server struct {
 	now  func() time.Time
 	mux  *http.ServeMux
 	ops  map[string]*operation // by full X-Amz-Target
-	bufs sync.Pool
+	bufs sync.Pool             // *bytes.Buffer: request bodies
+	encs sync.Pool             // *jsonBuf: response encoding
 
-	qops map[string]*queryOp // query protocol (IAM, STS): by service + "." + Action
+	metrics *metrics            // metrics.go
+	qops    map[string]*queryOp // query protocol (IAM, STS): by service + "." + Action
 	// compiled resource and key policies, by secret ARN / key id
 	resPolicies, keyPolicies sync.Map
 	// managedKeyARN is the ARN of aws/secretsmanager once seen.
@@ -86,6 +88,7 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
+	s.encs.New = func() any { b := new(jsonBuf); b.enc = json.NewEncoder(&b.Buffer); return b }
 	s.ops = make(map[string]*operation)
 	s.registerSecretsManager()
 	s.registerQuery()
@@ -96,6 +99,7 @@ func New(cfg Config) *Server {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
+	s.mux.Handle("GET /metrics", s.initMetrics())
 	s.mux.HandleFunc("/", s.serveAPI)
 	return s
 }
@@ -128,7 +132,21 @@ type call struct {
 	userAgent string
 	r         *http.Request
 	audit     callAudit
+
+	// Per-request storage that would otherwise be allocated separately.
+	requestIDHeader [1]string
+	body            io.LimitedReader
 }
+
+// jsonBuf is a pooled buffer with a JSON encoder bound to it.
+type jsonBuf struct {
+	bytes.Buffer
+	enc *json.Encoder
+}
+
+// jsonContentType is the Content-Type header of every JSON 1.1 response,
+// shared (net/http only reads header values).
+var jsonContentType = []string{"application/x-amz-json-1.1"}
 
 // newRequestID returns a random UUID (v4) string.
 func newRequestID() string {
@@ -152,7 +170,8 @@ func newRequestID() string {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: r.Header.Get("User-Agent"), r: r, start: s.now()}
-	w.Header().Set("x-amzn-RequestId", c.requestID)
+	c.requestIDHeader[0] = c.requestID
+	w.Header()["X-Amzn-Requestid"] = c.requestIDHeader[:] // canonical form of x-amzn-RequestId
 	if isQueryRequest(r) {
 		s.serveQuery(w, r, c)
 		return
@@ -165,10 +184,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	s.observe(c, aerr)
 }
-
-// observe is called once per request after the response is written, with
-// the error sent (nil on success). It is the metrics hook.
-func (s *Server) observe(c *call, e *apiError) {}
 
 // handleJSON runs one JSON 1.1 request to completion: everything between
 // reading the request and writing the response. The operation's writes and
@@ -190,16 +205,16 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
-		if c.service == svcKMS {
-			// KMS request bodies carry plaintext (Encrypt); leave none
-			// in the pool.
-			clear(buf.Bytes())
-		}
+		// KMS request bodies carry plaintext (Encrypt), Secrets Manager
+		// ones secret values (CreateSecret, PutSecretValue, UpdateSecret):
+		// leave none in the pool.
+		clear(buf.Bytes())
 		if buf.Cap() <= 64<<10 {
 			s.bufs.Put(buf)
 		}
 	}()
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, maxBody+1)); err != nil {
+	c.body = io.LimitedReader{R: r.Body, N: maxBody + 1}
+	if _, err := buf.ReadFrom(&c.body); err != nil {
 		return nil, s.fail(c, clientErr("SerializationException", "Could not read the request body."))
 	}
 	if buf.Len() > maxBody {
@@ -337,24 +352,29 @@ func wipeOutput(out any) {
 func (s *Server) writeJSON(w http.ResponseWriter, out any) {
 	if so, ok := out.(sensitiveOutput); ok {
 		b := so.appendJSON(make([]byte, 0, 512))
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header()["Content-Type"] = jsonContentType
 		w.Write(b)
 		clear(b)
 		so.wipe()
 		return
 	}
-	buf := s.bufs.Get().(*bytes.Buffer)
+	buf := s.encs.Get().(*jsonBuf)
 	buf.Reset()
-	defer s.bufs.Put(buf)
+	defer func() {
+		clear(buf.Bytes()) // a GetSecretValue response holds the value: leave none in the pool
+		if buf.Cap() <= 64<<10 {
+			s.encs.Put(buf)
+		}
+	}()
 	if out == nil {
 		buf.WriteString("{}")
-	} else if err := json.NewEncoder(buf).Encode(out); err != nil {
+	} else if err := buf.enc.Encode(out); err != nil {
 		s.log.Error("encode response", "err", err)
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header()["Content-Type"] = jsonContentType
 	w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
 }
 

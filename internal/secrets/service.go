@@ -243,7 +243,8 @@ func (s *Service) open(ctx context.Context, arn, versionID string, payload []byt
 	if err != nil {
 		return Value{}, err
 	}
-	pt, err := k.Open(blob, ctxAAD(arn, versionID))
+	var aad [256]byte // on the stack for ARNs of usual length
+	pt, err := k.Open(blob, envelope.AppendPairs(aad[:0], "SecretARN", arn, "SecretVersionId", versionID))
 	if err != nil || len(pt) == 0 {
 		return Value{}, errorf(ErrDecryptionFailure, "Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
 	}

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver (cgo, bundled SQLite)
@@ -45,6 +46,9 @@ type DB struct {
 	ident   identityCache
 	docs    docCache
 	audit   *auditLog
+	// openUnits counts the units begun (Begin) and not yet finished: the
+	// committer waits a little for those when it gathers a batch.
+	openUnits atomic.Int64
 }
 
 // Options tunes a DB. The zero value is fine.
@@ -78,7 +82,7 @@ func Open(path string, o Options) (*DB, error) {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		f.Close()
 	}
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=64"
 	w, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		lockf.Close()
@@ -102,6 +106,10 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Chmod(path+suffix, 0o600)
+	}
+	if _, err := w.Exec("PRAGMA wal_autocheckpoint = 4000"); err != nil {
+		db.closeHandles()
+		return nil, err
 	}
 	n := o.CacheSecrets
 	if n <= 0 {

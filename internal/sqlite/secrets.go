@@ -58,14 +58,21 @@ func (c *secretCache) fill(s *secrets.Secret, e uint64) {
 	if _, ok := c.byName[s.Name]; ok {
 		return
 	}
+	c.evictLocked()
+	c.byName[s.Name] = s
+	c.byARN[s.ARN] = s
+}
+
+// evictLocked makes room for one more secret: it drops arbitrary entries
+// while the cache is full. Dropping is always safe (the next read loads
+// from the database).
+func (c *secretCache) evictLocked() {
 	for len(c.byName) >= c.max {
 		for _, old := range c.byName {
 			c.dropLocked(old)
 			break
 		}
 	}
-	c.byName[s.Name] = s
-	c.byARN[s.ARN] = s
 }
 
 func (c *secretCache) fillPayload(name, key string, p []byte, e uint64) {
@@ -106,6 +113,9 @@ func (c *secretCache) set(name string, old, s *secrets.Secret, payloadKeys []str
 		delete(c.payloads, k)
 	}
 	if s != nil {
+		// Writes are bounded like reads: creating 100,000 secrets must not
+		// keep them all in memory.
+		c.evictLocked()
 		c.byName[name] = s
 		c.byARN[s.ARN] = s
 	}
@@ -219,9 +229,12 @@ func decodeSecret(doc []byte, accessedMS int64) (*secrets.Secret, error) {
 }
 
 func (db *DB) Payload(ctx context.Context, arn, versionID string) ([]byte, error) {
-	key := payloadKey(arn, versionID)
+	// The key (payloadKey) is built on the stack: a map lookup with
+	// string(bytes) does not allocate, so a cache hit allocates nothing.
+	var kb [192]byte
+	kbytes := append(append(append(kb[:0], arn...), 0), versionID...)
 	if u := db.stagedUnit(ctx); u != nil {
-		if v, ok := u.lookup("p:" + key); ok {
+		if v, ok := u.lookup("p:" + string(kbytes)); ok {
 			if v.([]byte) == nil {
 				return nil, secrets.ErrNoSuchSecret
 			}
@@ -230,11 +243,12 @@ func (db *DB) Payload(ctx context.Context, arn, versionID string) ([]byte, error
 	}
 	c := &db.secrets
 	c.mu.RLock()
-	p := c.payloads[key]
+	p := c.payloads[string(kbytes)]
 	c.mu.RUnlock()
 	if p != nil {
 		return p, nil
 	}
+	key := string(kbytes)
 	i := strings.Index(arn, ":secret:")
 	if i < 0 || len(arn) < i+8+7 {
 		return nil, secrets.ErrNoSuchSecret
@@ -328,10 +342,18 @@ func (db *DB) stageSecret(u *Unit, name string, old *secrets.Secret, ch *secrets
 		if old != nil && old.ARN != s.ARN {
 			u.exec("DELETE FROM secret_versions WHERE arn = ?", old.ARN)
 		}
-		u.exec(`INSERT INTO secrets (name, arn, created_ms, changed_ms, deleted, purge_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+		switch {
+		case old != nil && old.ARN == s.ARN && old.CreatedAt.Equal(s.CreatedAt) && old.Deleted() == s.Deleted() && old.PurgeAt.Equal(s.PurgeAt):
+			// The same secret, changed: set only what changes, so that SQLite
+			// leaves the indexes on arn, created_ms and purge_ms alone (an
+			// UPDATE rewrites the index entries of every column it sets).
+			u.exec("UPDATE secrets SET changed_ms = ?, doc = ? WHERE name = ?", s.LastChangedAt.UnixMilli(), doc, name)
+		default:
+			u.exec(`INSERT INTO secrets (name, arn, created_ms, changed_ms, deleted, purge_ms, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, created_ms = excluded.created_ms, changed_ms = excluded.changed_ms,
 			deleted = excluded.deleted, purge_ms = excluded.purge_ms, doc = excluded.doc`,
-			name, s.ARN, s.CreatedAt.UnixMilli(), s.LastChangedAt.UnixMilli(), deleted, purge, doc)
+				name, s.ARN, s.CreatedAt.UnixMilli(), s.LastChangedAt.UnixMilli(), deleted, purge, doc)
+		}
 		for vid, p := range ch.Payloads {
 			u.exec(`INSERT INTO secret_versions (arn, version_id, payload) VALUES (?, ?, ?)
 				ON CONFLICT (arn, version_id) DO UPDATE SET payload = excluded.payload`, s.ARN, vid, p)

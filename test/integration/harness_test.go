@@ -6,8 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -198,10 +202,31 @@ func (s *server) restart(sig syscall.Signal) {
 
 func (s *server) awsConfig() aws.Config {
 	return aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(s.KeyID, s.Secret, ""),
-		RetryMaxAttempts: 1,
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(s.KeyID, s.Secret, ""),
+		Retryer:     closedConnRetryer,
 	}
+}
+
+// closedConnRetryer retries only one failure: a request whose connection
+// the client itself closed (net.ErrClosed). Go's transport can close a
+// connection from its write loop while a large response is still being
+// read, when the SDK closes the request body early; it happens on fast
+// loopback servers, and the SDK's default retryer retries it
+// (aws/aws-sdk-go-v2#2737, #2949). Every other error reaches the test
+// unretried, so assertions on error types stay exact.
+func closedConnRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if errors.Is(err, net.ErrClosed) {
+				return aws.TrueTernary
+			}
+			return aws.FalseTernary
+		})}
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 func (s *server) sm() *secretsmanager.Client {

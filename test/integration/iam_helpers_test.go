@@ -41,7 +41,7 @@ type creds struct{ ID, Secret, Token string }
 func (s *server) root() creds { return creds{ID: s.KeyID, Secret: s.Secret} }
 
 func (s *server) cfgFor(c creds) aws.Config {
-	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(c.ID, c.Secret, c.Token), RetryMaxAttempts: 1}
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(c.ID, c.Secret, c.Token), Retryer: closedConnRetryer}
 }
 
 func (s *server) smAs(c creds) *secretsmanager.Client {
@@ -54,7 +54,7 @@ func (s *server) stsAs(c creds) *sts.Client {
 
 // stsAnon is an STS client without credentials (AssumeRoleWithWebIdentity).
 func (s *server) stsAnon() *sts.Client {
-	cfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1}
+	cfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}, Retryer: closedConnRetryer}
 	return sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(s.URL) })
 }
 
