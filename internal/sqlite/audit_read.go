@@ -1,20 +1,23 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"iter"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/audit"
+	"github.com/coffer-dev/coffer/internal/auditlog"
 )
 
-// Reads of the audit tables, shared by DB (the server) and AuditReader
-// (offline tools, which must work while a server holds the database).
+// Reads of the audit log, shared by DB (the server: it knows exactly what
+// is committed) and AuditReader (offline tools, which must work while a
+// server holds the database and appends to the log: they read the log as
+// an outside reader sees it, see auditlog.ReadOptions).
 
 // LookupKeys are the lookup attribute keys LookupAudit accepts (CloudTrail
 // LookupAttributeKey names). ReadOnly takes "true" or "false".
@@ -23,152 +26,283 @@ var LookupKeys = []string{"EventId", "EventName", "ReadOnly", "Username", "Resou
 // ErrLookupKey is returned by LookupAudit for a key not in LookupKeys.
 var ErrLookupKey = errors.New("sqlite: unknown audit lookup attribute")
 
-// lookupColumns are the audit_events columns of the lookup keys.
-var lookupColumns = map[string]string{
-	"EventId":     "event_id",
-	"EventName":   "event_name",
-	"Username":    "username",
-	"EventSource": "event_source",
-	"AccessKeyId": "access_key_id",
+// logSource says how to read the log: up to what a server committed
+// (to), or as an outside reader (storeBatch).
+type logSource struct {
+	dir        string
+	to         auditlog.Pos // bound (server); zero: outside reader
+	storeBatch uint64
+}
+
+func (s logSource) frames(from auditlog.Pos) iter.Seq2[auditlog.Item, error] {
+	return auditlog.Frames(s.dir, auditlog.ReadOptions{From: from, To: s.to, StoreBatch: s.storeBatch})
+}
+
+// lookup is one LookupAudit query.
+type lookup struct {
+	key, value     string
+	kind           byte
+	start, end     int64 // Unix seconds; used if hasStart/hasEnd
+	hasStart       bool
+	hasEnd         bool
+	before         uint64
+	limit          int
+	attrs          auditlog.Attrs
+	out            []audit.Record
+}
+
+func newLookup(key, value string, start, end time.Time, before uint64, limit int) (*lookup, error) {
+	q := &lookup{key: key, value: value, before: before, limit: limit}
+	if q.limit <= 0 {
+		q.limit = 50
+	}
+	if key != "" {
+		k, ok := auditlog.LookupKind(key)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", ErrLookupKey, key)
+		}
+		if key == "ReadOnly" && value != "true" && value != "false" {
+			return nil, fmt.Errorf("%w: ReadOnly must be true or false", ErrLookupKey)
+		}
+		q.kind = k
+	}
+	// eventTime has whole seconds: a bound is compared at that precision.
+	if !start.IsZero() {
+		q.start, q.hasStart = start.Unix(), true
+	}
+	if !end.IsZero() {
+		q.end, q.hasEnd = end.Unix(), true
+	}
+	return q, nil
+}
+
+func (q *lookup) full() bool { return len(q.out) >= q.limit }
+
+// match reports whether the record matches; it parses its attributes.
+func (q *lookup) match(r *audit.Record) bool {
+	if q.before > 0 && r.Seq >= q.before {
+		return false
+	}
+	if q.attrs.Parse(r.Body) != nil {
+		return q.key == "" && !q.hasStart && !q.hasEnd
+	}
+	if q.hasStart || q.hasEnd {
+		t := q.attrs.Unix()
+		if t == 0 || (q.hasStart && t < q.start) || (q.hasEnd && t > q.end) {
+			return false
+		}
+	}
+	return q.key == "" || q.attrs.Match(q.key, q.value)
+}
+
+// mayHold reports whether a block can hold a matching record.
+func (q *lookup) mayHold(b *block) bool {
+	if q.before > 0 && b.first >= q.before {
+		return false
+	}
+	if (q.hasStart && b.maxT < q.start) || (q.hasEnd && b.minT > q.end) {
+		return false
+	}
+	return q.key == "" || b.sum.Bloom.Has(q.kind, q.value)
+}
+
+// scan adds the matching records read from frames, newest first.
+func (q *lookup) scan(frames iter.Seq2[auditlog.Item, error]) error {
+	var found []audit.Record
+	for it, err := range frames {
+		if err != nil {
+			return err
+		}
+		if q.match(&it.Record) {
+			r := it.Record
+			r.Body = bytes.Clone(r.Body)
+			found = append(found, r)
+		}
+	}
+	for i := len(found) - 1; i >= 0 && !q.full(); i-- {
+		q.out = append(q.out, found[i])
+	}
+	return nil
+}
+
+// blocks adds matching records from the indexed blocks, newest first.
+func (q *lookup) blocks(ctx context.Context, db *sql.DB, src logSource) error {
+	upper := int64(1<<63 - 1)
+	if q.before > 0 {
+		upper = int64(q.before)
+	}
+	const page = 64
+	for !q.full() {
+		rows, err := db.QueryContext(ctx, "SELECT "+blockColumns+" FROM audit_blocks WHERE first_seq < ? ORDER BY first_seq DESC LIMIT ?", upper, page)
+		if err != nil {
+			return fmt.Errorf("sqlite: read audit index: %w", err)
+		}
+		var bs []*block
+		for rows.Next() {
+			b, err := scanBlock(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			bs = append(bs, b)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("sqlite: read audit index: %w", err)
+		}
+		for _, b := range bs {
+			if q.full() {
+				return nil
+			}
+			upper = int64(b.first)
+			if !q.mayHold(b) {
+				continue
+			}
+			if err := q.scan(auditlog.Frames(src.dir, auditlog.ReadOptions{From: b.start, To: b.end})); err != nil {
+				return err
+			}
+		}
+		if len(bs) < page {
+			return nil
+		}
+	}
+	return nil
 }
 
 // LookupAudit returns up to limit records, newest (highest seq) first,
 // with seq < before (0: no bound), event time in [start, end] (zero:
 // unbounded; whole seconds) and, when key is not "", the lookup attribute
-// key equal to value.
+// key equal to value. It first brings the index up to the committed log.
 func (db *DB) LookupAudit(ctx context.Context, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error) {
-	return lookupAudit(ctx, db.read, key, value, start, end, before, limit)
+	q, err := newLookup(key, value, start, end, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	a := db.audit
+	if err := a.ix.sync(ctx); err != nil {
+		return nil, err
+	}
+	_, to := a.head()
+	from, _ := a.ix.position()
+	// Records committed since the sync are newer than anything indexed.
+	if err := q.scan(auditlog.Frames(a.dir, auditlog.ReadOptions{From: from, To: to})); err != nil {
+		return nil, err
+	}
+	if err := q.blocks(ctx, db.read, logSource{dir: a.dir, to: to}); err != nil {
+		return nil, err
+	}
+	return q.out, nil
 }
 
-// AuditRecords returns up to limit records with seq > after, in seq order.
+// AuditRecords returns up to limit committed records with seq > after, in
+// seq order.
 func (db *DB) AuditRecords(ctx context.Context, after uint64, limit int) ([]audit.Record, error) {
-	return auditRecords(ctx, db.read, after, limit)
+	a := db.audit
+	size, to := a.head()
+	if after >= size {
+		return nil, nil
+	}
+	a.mu.Lock()
+	c := a.cursor
+	a.mu.Unlock()
+	src := logSource{dir: a.dir, to: to}
+	from := c.pos
+	if c.seq != after+1 || from.IsZero() {
+		indexEnd, indexSeq := a.ix.position()
+		p, found, err := findRecord(ctx, db.read, src, after+1, indexEnd, indexSeq)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("%w: committed record %d not found in the log", audit.ErrRecord, after+1)
+		}
+		from = p
+	}
+	recs, next, err := readRecords(src, from, after+1, limit)
+	if err == nil && len(recs) > 0 {
+		a.mu.Lock()
+		a.cursor = auditCursor{seq: recs[len(recs)-1].Seq + 1, pos: next}
+		a.mu.Unlock()
+	}
+	return recs, err
+}
+
+// readRecords reads up to limit records from the frame of seq at from; it
+// returns them and the position after the last.
+func readRecords(src logSource, from auditlog.Pos, seq uint64, limit int) ([]audit.Record, auditlog.Pos, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var out []audit.Record
+	var next auditlog.Pos
+	for it, err := range src.frames(from) {
+		if err != nil {
+			return out, next, err
+		}
+		if it.Record.Seq != seq {
+			return out, next, fmt.Errorf("%w: found record %d at %s where %d belongs (run `coffer audit verify`)", audit.ErrRecord, it.Record.Seq, it.Pos, seq)
+		}
+		r := it.Record
+		r.Body = bytes.Clone(r.Body)
+		out = append(out, r)
+		next = it.End()
+		seq++
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, next, nil
+}
+
+// findRecord returns the position of the frame of seq (false if the log
+// has no such record), searching from the index block holding it, or from
+// the index's end.
+func findRecord(ctx context.Context, db *sql.DB, src logSource, seq uint64, indexEnd auditlog.Pos, indexSeq uint64) (auditlog.Pos, bool, error) {
+	from, fromSeq := indexEnd, indexSeq
+	if seq < indexSeq {
+		var first, s, off int64
+		err := db.QueryRowContext(ctx, "SELECT first_seq, seg, off FROM audit_blocks WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1", int64(seq)).Scan(&first, &s, &off)
+		switch {
+		case err == nil:
+			from, fromSeq = auditlog.Pos{Seg: uint64(s), Off: off}, uint64(first)
+		case errors.Is(err, sql.ErrNoRows):
+			from, fromSeq = auditlog.Pos{}, 1
+		default:
+			return auditlog.Pos{}, false, fmt.Errorf("sqlite: read audit index: %w", err)
+		}
+	}
+	if fromSeq == seq && !from.IsZero() {
+		return from, true, nil
+	}
+	for it, err := range src.frames(from) {
+		if err != nil {
+			return auditlog.Pos{}, false, err
+		}
+		if it.Record.Seq == seq {
+			return it.Pos, true, nil
+		}
+		if it.Record.Seq > seq {
+			break
+		}
+	}
+	return auditlog.Pos{}, false, nil
+}
+
+// AllAuditRecords iterates over the whole committed log in seq order, as
+// stored (nothing is checked here). It stops after yielding an error.
+func (db *DB) AllAuditRecords(ctx context.Context) iter.Seq2[audit.Record, error] {
+	size, to := db.audit.head()
+	if size == 0 {
+		return func(func(audit.Record, error) bool) {}
+	}
+	return auditlog.Records(db.audit.dir, auditlog.ReadOptions{To: to})
 }
 
 // LatestAuditCheckpoint returns the signed checkpoint note of the largest
 // tree size (nil if none).
 func (db *DB) LatestAuditCheckpoint(ctx context.Context) ([]byte, error) {
 	return latestCheckpoint(ctx, db.read)
-}
-
-func lookupAudit(ctx context.Context, q *sql.DB, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error) {
-	if limit <= 0 {
-		limit = 50
-	}
-	var where []string
-	var args []any
-	switch key {
-	case "":
-	case "ResourceName", "ResourceType":
-		field := "$.ARN"
-		if key == "ResourceType" {
-			field = "$.type"
-		}
-		where = append(where, "EXISTS (SELECT 1 FROM json_each(CAST(body AS TEXT), '$.resources') WHERE json_extract(value, '"+field+"') = ?)")
-		args = append(args, value)
-	case "ReadOnly":
-		ro := 0
-		if value == "true" {
-			ro = 1
-		} else if value != "false" {
-			return nil, fmt.Errorf("%w: ReadOnly must be true or false", ErrLookupKey)
-		}
-		where = append(where, "read_only = ?")
-		args = append(args, ro)
-	default:
-		col, ok := lookupColumns[key]
-		if !ok {
-			return nil, fmt.Errorf("%w: %q", ErrLookupKey, key)
-		}
-		where = append(where, col+" = ?")
-		args = append(args, value)
-	}
-	if before > 0 {
-		where = append(where, "seq < ?")
-		args = append(args, int64(before))
-	}
-	// eventTime is "2006-01-02T15:04:05Z" (UTC): text order is time order.
-	if !start.IsZero() {
-		where = append(where, "event_time >= ?")
-		args = append(args, start.UTC().Format(audit.TimeFormat))
-	}
-	if !end.IsZero() {
-		where = append(where, "event_time <= ?")
-		args = append(args, end.UTC().Format(audit.TimeFormat))
-	}
-	query := "SELECT seq, prev, hash, body FROM audit_events"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY seq DESC LIMIT ?"
-	args = append(args, limit)
-	return queryRecords(ctx, q, query, args...)
-}
-
-func auditRecords(ctx context.Context, q *sql.DB, after uint64, limit int) ([]audit.Record, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
-	return queryRecords(ctx, q, "SELECT seq, prev, hash, body FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?", int64(after), limit)
-}
-
-func queryRecords(ctx context.Context, q *sql.DB, query string, args ...any) ([]audit.Record, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read audit records: %w", err)
-	}
-	defer rows.Close()
-	var out []audit.Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("sqlite: read audit records: %w", err)
-	}
-	return out, nil
-}
-
-// scanRecord reads one (seq, prev, hash, body) row. A row whose hashes
-// are not 32 bytes is returned as an error naming its seq, so that
-// verification reports it as malformed.
-func scanRecord(rows *sql.Rows) (audit.Record, error) {
-	var seq int64
-	var prev, hash, body []byte
-	if err := rows.Scan(&seq, &prev, &hash, &body); err != nil {
-		return audit.Record{}, fmt.Errorf("sqlite: read audit record: %w", err)
-	}
-	if seq <= 0 || len(prev) != 32 || len(hash) != 32 {
-		return audit.Record{}, fmt.Errorf("%w: row seq %d has malformed seq or hashes", audit.ErrRecord, seq)
-	}
-	return audit.Record{Seq: uint64(seq), Prev: [32]byte(prev), Hash: [32]byte(hash), Body: body}, nil
-}
-
-// auditRecordIter iterates over every record with seq > after, in seq order,
-// reading in pages. It stops after yielding an error.
-func auditRecordIter(ctx context.Context, q *sql.DB) iter.Seq2[audit.Record, error] {
-	return func(yield func(audit.Record, error) bool) {
-		var after uint64
-		for {
-			recs, err := auditRecords(ctx, q, after, 1000)
-			for _, r := range recs {
-				if !yield(r, nil) {
-					return
-				}
-				after = r.Seq
-			}
-			if err != nil {
-				yield(audit.Record{}, err)
-				return
-			}
-			if len(recs) < 1000 {
-				return
-			}
-		}
-	}
 }
 
 func latestCheckpoint(ctx context.Context, q *sql.DB) ([]byte, error) {
@@ -183,14 +317,17 @@ func latestCheckpoint(ctx context.Context, q *sql.DB) ([]byte, error) {
 	return note, nil
 }
 
-// AuditReader reads a database's audit tables and meta values through a
-// read-only connection pool, without the database's lock: `coffer audit`
-// subcommands use it, also while a server is running.
+// AuditReader reads a data directory's audit log, its index and the
+// database's meta values through a read-only connection pool, without the
+// database's lock: `coffer audit` subcommands use it, also while a server
+// is running (see auditlog.ReadOptions for what they see of the log then).
 type AuditReader struct {
 	read *sql.DB
+	dir  string
 }
 
-// OpenAuditReader opens the existing database at path read-only.
+// OpenAuditReader opens the existing database at path read-only, and its
+// audit log (AuditDir).
 func OpenAuditReader(path string) (*AuditReader, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
@@ -200,24 +337,22 @@ func OpenAuditReader(path string) (*AuditReader, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(2)
-	var version int
-	if err := r.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		r.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	var n int
-	if err := r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'audit_records'").Scan(&n); err != nil || n == 0 {
+	if err := r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'audit_log'").Scan(&n); err != nil || n == 0 {
 		r.Close()
 		if err == nil {
-			err = errors.New("no audit tables (start the server once to migrate the database)")
+			err = errors.New("no audit log tables (start the server once to migrate the database)")
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &AuditReader{read: r}, nil
+	return &AuditReader{read: r, dir: AuditDir(path)}, nil
 }
 
 // Close closes the reader.
 func (r *AuditReader) Close() error { return r.read.Close() }
+
+// Dir returns the audit log's directory.
+func (r *AuditReader) Dir() string { return r.dir }
 
 // Meta returns a value from the meta table (nil, nil if absent).
 func (r *AuditReader) Meta(ctx context.Context, key string) ([]byte, error) {
@@ -229,20 +364,77 @@ func (r *AuditReader) Meta(ctx context.Context, key string) ([]byte, error) {
 	return v, err
 }
 
-// LookupAudit: see DB.LookupAudit.
+// source reads the committed store batch id first: a store batch above it
+// (committing meanwhile, or never) and what follows are not read.
+func (r *AuditReader) source(ctx context.Context) (logSource, error) {
+	var batch int64
+	err := r.read.QueryRowContext(ctx, "SELECT store_batch FROM audit_log WHERE id = 1").Scan(&batch)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return logSource{}, err
+	}
+	return logSource{dir: r.dir, storeBatch: uint64(batch)}, nil
+}
+
+// indexEnd returns where the index ends (position and seq of the first
+// record not in it).
+func (r *AuditReader) indexEnd(ctx context.Context) (auditlog.Pos, uint64, error) {
+	b, err := lastBlock(ctx, r.read)
+	if err != nil || b == nil {
+		return auditlog.Pos{}, 1, err
+	}
+	return b.end, b.last + 1, nil
+}
+
+// LookupAudit: see DB.LookupAudit. Records not indexed yet are read from
+// the log.
 func (r *AuditReader) LookupAudit(ctx context.Context, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error) {
-	return lookupAudit(ctx, r.read, key, value, start, end, before, limit)
+	q, err := newLookup(key, value, start, end, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	src, err := r.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	from, _, err := r.indexEnd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.scan(src.frames(from)); err != nil {
+		return nil, err
+	}
+	if err := q.blocks(ctx, r.read, src); err != nil {
+		return nil, err
+	}
+	return q.out, nil
 }
 
 // AuditRecords: see DB.AuditRecords.
 func (r *AuditReader) AuditRecords(ctx context.Context, after uint64, limit int) ([]audit.Record, error) {
-	return auditRecords(ctx, r.read, after, limit)
+	src, err := r.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	end, endSeq, err := r.indexEnd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	from, found, err := findRecord(ctx, r.read, src, after+1, end, endSeq)
+	if err != nil || !found {
+		return nil, err // not found: nothing after "after" yet
+	}
+	recs, _, err := readRecords(src, from, after+1, limit)
+	return recs, err
 }
 
-// AllAuditRecords iterates over the whole log in seq order, as stored
-// (for verification: nothing is checked here).
+// AllAuditRecords iterates over the whole log in seq order, as stored (for
+// verification: nothing is checked here).
 func (r *AuditReader) AllAuditRecords(ctx context.Context) iter.Seq2[audit.Record, error] {
-	return auditRecordIter(ctx, r.read)
+	src, err := r.source(ctx)
+	if err != nil {
+		return func(yield func(audit.Record, error) bool) { yield(audit.Record{}, err) }
+	}
+	return auditlog.Records(r.dir, auditlog.ReadOptions{StoreBatch: src.storeBatch})
 }
 
 // LatestAuditCheckpoint: see DB.LatestAuditCheckpoint.
@@ -250,11 +442,12 @@ func (r *AuditReader) LatestAuditCheckpoint(ctx context.Context) ([]byte, error)
 	return latestCheckpoint(ctx, r.read)
 }
 
-// AuditHead returns the chain state stored with the records (unsigned:
-// evidence, not proof), and false if there is none.
+// AuditHead returns the chain state stored with the last batch that also
+// committed store writes (unsigned: evidence, not proof), and false if
+// there is none. The log may go on after it.
 func (r *AuditReader) AuditHead(ctx context.Context) (audit.ChainState, bool, error) {
 	var blob []byte
-	err := r.read.QueryRowContext(ctx, "SELECT state FROM audit_state WHERE id = 1").Scan(&blob)
+	err := r.read.QueryRowContext(ctx, "SELECT state FROM audit_log WHERE id = 1").Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return audit.ChainState{}, false, nil
 	}
@@ -265,5 +458,5 @@ func (r *AuditReader) AuditHead(ctx context.Context) (audit.ChainState, bool, er
 	if err := st.UnmarshalBinary(blob); err != nil {
 		return audit.ChainState{}, false, err
 	}
-	return st, true, nil
+	return st, st.Size > 0, nil
 }

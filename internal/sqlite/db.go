@@ -26,6 +26,8 @@ import (
 	"syscall"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver (cgo, bundled SQLite)
+
+	"github.com/coffer-dev/coffer/internal/auditlog"
 )
 
 //go:embed migrations/*.sql
@@ -33,8 +35,9 @@ var migrations embed.FS
 
 // DB is an open Coffer database.
 type DB struct {
-	path  string
-	lockf *os.File
+	path     string
+	auditDir string
+	lockf    *os.File
 	write *sql.DB // one connection, used only by the committer
 	read  *sql.DB // a pool for reads
 	log   *slog.Logger
@@ -57,6 +60,9 @@ type Options struct {
 	// CacheSecrets bounds how many secrets (and as many payloads) the read
 	// cache keeps; 0 means 20,000.
 	CacheSecrets int
+	// AuditLog tunes the audit log's segments (zero: the defaults). The
+	// log lives in AuditDir(path).
+	AuditLog auditlog.Options
 }
 
 // ErrLocked means another process has the database open.
@@ -99,7 +105,7 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{path: path, lockf: lockf, write: w, read: r, log: o.Log}
+	db := &DB{path: path, auditDir: AuditDir(path), lockf: lockf, write: w, read: r, log: o.Log}
 	if err := db.migrate(context.Background()); err != nil {
 		db.closeHandles()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -117,21 +123,29 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	db.secrets.init(n)
 	db.kms.init()
-	if err := db.openAudit(context.Background()); err != nil {
+	if err := db.openAudit(context.Background(), o.AuditLog); err != nil {
 		db.closeHandles()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if _, err := db.startIndexer(context.Background()); err != nil {
+		db.audit.close()
+		db.closeHandles()
+		return nil, fmt.Errorf("%s: audit index: %w", path, err)
+	}
 	db.com, err = newCommitter(db)
 	if err != nil {
+		db.audit.ix.stop()
+		db.audit.close()
 		db.closeHandles()
 		return nil, err
 	}
 	return db, nil
 }
 
-// Close stops the committer (after it finishes what it has) and closes the
-// database.
+// Close brings the audit index up to date, stops the committer (after it
+// finishes what it has) and closes the database and the audit log.
 func (db *DB) Close() error {
+	db.audit.ix.stop()
 	db.com.stop()
 	db.audit.close()
 	return db.closeHandles()

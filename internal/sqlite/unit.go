@@ -19,14 +19,17 @@ type op struct {
 	query string
 	args  []any
 	// fn, when set, runs instead of query (for writes that need the
-	// transaction itself, such as audit appends that read chain state).
+	// transaction itself).
 	fn func(tx *sql.Tx) error
 }
 
 // Unit is a unit of work on a DB (see txn.Unit).
 type Unit struct {
-	db    *DB
-	ops   []op
+	db  *DB
+	ops []op
+	// audit holds the bodies of the unit's audit records (StageAudit),
+	// written to the audit log by the committer.
+	audit [][]byte
 	after []func() // cache updates, run after a successful commit
 	// locks held by this unit, released when it finishes.
 	locks []string
@@ -163,7 +166,7 @@ func (u *Unit) Commit() error {
 	if u.finished {
 		return errors.New("sqlite: unit already finished")
 	}
-	if len(u.ops) == 0 {
+	if len(u.ops) == 0 && len(u.audit) == 0 {
 		u.finish(nil)
 		return nil
 	}
@@ -216,25 +219,15 @@ type committer struct {
 	// the committer goroutine uses it).
 	commitTime time.Duration
 	lastBatch  int // size of the previous batch
-	// hooks let other parts of the adapter keep state that must follow
-	// the transaction (the audit chain): begin before a batch, abort
-	// when it fails.
-	hooks []commitHook
-}
-
-type commitHook interface {
-	beginBatch()
-	// beforeCommit writes what the hook collected during the batch, in
-	// its transaction; an error fails the batch.
-	beforeCommit(ctx context.Context, tx *sql.Tx) error
-	abortBatch()
-	commitBatch()
+	// excl is held while a batch commits; an audit import holds it to
+	// have the write connection and the audit log to itself.
+	excl sync.Mutex
 }
 
 var errClosed = errors.New("sqlite: database is closed")
 
 func newCommitter(db *DB) (*committer, error) {
-	c := &committer{db: db, in: make(chan *Unit, maxBatch), quit: make(chan struct{}), hooks: db.commitHooks()}
+	c := &committer{db: db, in: make(chan *Unit, maxBatch), quit: make(chan struct{})}
 	c.wg.Add(1)
 	go c.run()
 	return c, nil
@@ -276,7 +269,9 @@ func (c *committer) run() {
 			for {
 				select {
 				case u := <-c.in:
+					c.excl.Lock()
 					c.commit([]*Unit{u})
+					c.excl.Unlock()
 				default:
 					return
 				}
@@ -284,8 +279,11 @@ func (c *committer) run() {
 		}
 		batch = c.fill(append(batch[:0], first), timer)
 		t0 := time.Now()
+		c.excl.Lock()
 		c.commit(batch)
+		c.excl.Unlock()
 		c.observe(time.Since(t0))
+		clear(batch) // let the units (and their audit bodies) go
 	}
 }
 
@@ -364,48 +362,87 @@ func (c *committer) commit(batch []*Unit) {
 	}
 }
 
-func (c *committer) commitTx(batch []*Unit) (err error) {
-	for _, h := range c.hooks {
-		h.beginBatch()
-	}
-	defer func() {
-		if err != nil {
-			for _, h := range c.hooks {
-				h.abortBatch()
-			}
-		} else {
-			for _, h := range c.hooks {
-				h.commitBatch()
-			}
-		}
-	}()
-	ctx := context.Background()
-	tx, err := c.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
+// commitTx commits a batch: its store writes in one SQLite transaction
+// and its audit records in one write to the audit log, durable before the
+// transaction commits (see audit.go). A batch of records only (reads)
+// needs no transaction.
+func (c *committer) commitTx(batch []*Unit) error {
+	a := c.db.audit
+	sqlWork, records := false, 0
 	for _, u := range batch {
-		for _, o := range u.ops {
-			if o.fn != nil {
-				err = o.fn(tx)
-			} else {
-				_, err = tx.ExecContext(ctx, o.query, o.args...)
-			}
-			if err != nil {
-				tx.Rollback()
-				return err
-			}
-		}
+		sqlWork = sqlWork || len(u.ops) > 0
+		records += len(u.audit)
 	}
-	for _, h := range c.hooks {
-		if err = h.beforeCommit(ctx, tx); err != nil {
-			tx.Rollback()
+	if records > 0 {
+		if err := a.writable(); err != nil {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	ctx := context.Background()
+	var tx *sql.Tx
+	if sqlWork {
+		var err error
+		if tx, err = c.db.write.BeginTx(ctx, nil); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		for _, u := range batch {
+			for _, o := range u.ops {
+				if o.fn != nil {
+					err = o.fn(tx)
+				} else {
+					_, err = tx.ExecContext(ctx, o.query, o.args...)
+				}
+				if err != nil {
+					tx.Rollback()
+					return err
+				}
+			}
+		}
 	}
+	if records == 0 {
+		stored, err := a.recordHead(ctx, tx)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		if stored > 0 {
+			a.stored = stored
+		}
+		return nil
+	}
+	w, err := a.writeBatch(batch, sqlWork)
+	if err != nil {
+		if tx != nil {
+			tx.Rollback()
+		}
+		return err
+	}
+	if sqlWork {
+		if err := a.recordBatch(ctx, tx, w); err != nil {
+			tx.Rollback()
+			a.undo(w)
+			return err
+		}
+		var err error
+		if f := a.commitFault.Load(); f != nil {
+			if err = (*f)(); err != nil {
+				tx.Rollback() // a commit that fails (test hook)
+			}
+		}
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil && !a.landed(ctx, w) {
+			if a.log.Broken() == nil {
+				a.undo(w)
+			}
+			return fmt.Errorf("commit: %w", err)
+		}
+	}
+	a.publish(w, sqlWork)
 	return nil
 }
 
