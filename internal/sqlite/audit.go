@@ -97,7 +97,9 @@ type auditWrite struct {
 	n     int          // bytes
 }
 
-func (w *auditWrite) end() auditlog.Pos { return auditlog.Pos{Seg: w.pos.Seg, Off: w.pos.Off + int64(w.n)} }
+func (w *auditWrite) end() auditlog.Pos {
+	return auditlog.Pos{Seg: w.pos.Seg, Off: w.pos.Off + int64(w.n)}
+}
 
 var (
 	errAuditDamaged = errors.New("sqlite: the audit log does not match its chain state; run `coffer audit verify` (refusing to append to a damaged log)")

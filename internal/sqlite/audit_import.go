@@ -66,9 +66,9 @@ func (a *auditLog) importLog(ctx context.Context, recs iter.Seq2[audit.Record, e
 		}
 	}()
 	var (
-		buf     []byte
-		lastOff = -1
-		last    auditlog.Pos
+		buf      []byte
+		lastOff  = -1
+		last     auditlog.Pos
 		held     audit.Record // the newest record, encoded when the next one comes (the last gets FlagBatchEnd)
 		have     bool
 		nextCP   int

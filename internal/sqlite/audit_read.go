@@ -40,15 +40,15 @@ func (s logSource) frames(from auditlog.Pos) iter.Seq2[auditlog.Item, error] {
 
 // lookup is one LookupAudit query.
 type lookup struct {
-	key, value     string
-	kind           byte
-	start, end     int64 // Unix seconds; used if hasStart/hasEnd
-	hasStart       bool
-	hasEnd         bool
-	before         uint64
-	limit          int
-	attrs          auditlog.Attrs
-	out            []audit.Record
+	key, value string
+	kind       byte
+	start, end int64 // Unix seconds; used if hasStart/hasEnd
+	hasStart   bool
+	hasEnd     bool
+	before     uint64
+	limit      int
+	attrs      auditlog.Attrs
+	out        []audit.Record
 }
 
 func newLookup(key, value string, start, end time.Time, before uint64, limit int) (*lookup, error) {

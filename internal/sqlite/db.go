@@ -38,9 +38,9 @@ type DB struct {
 	path     string
 	auditDir string
 	lockf    *os.File
-	write *sql.DB // one connection, used only by the committer
-	read  *sql.DB // a pool for reads
-	log   *slog.Logger
+	write    *sql.DB // one connection, used only by the committer
+	read     *sql.DB // a pool for reads
+	log      *slog.Logger
 
 	com     *committer
 	locks   lockTable
