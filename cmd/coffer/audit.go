@@ -356,6 +356,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		{"checkpoint", "export the newest signed checkpoint and its verifier key", auditCheckpoint},
 		{"tail", "print the newest audit events (-f: follow)", auditTail},
 		{"query", "search audit events", auditQuery},
+		{"reindex", "rebuild the audit log's lookup index from the log (server stopped)", auditReindex},
 	}
 	if len(args) > 0 {
 		for _, s := range subs {
@@ -554,6 +555,9 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	var records iter.Seq2[audit.Record, error]
 	source := "store " + o.dbPath()
+	if reader != nil {
+		source = "store " + reader.Dir()
+	}
 	if file != "" {
 		records = audit.ReadFiles(file)
 		source = "mirror " + file
@@ -861,6 +865,35 @@ func auditQuery(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			break
 		}
 	}
+	return nil
+}
+
+// auditReindex implements `coffer audit reindex`: the lookup index
+// (audit_blocks) is rebuilt from the segment log. The server also does it
+// at start when the index does not fit the log.
+func auditReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o offlineFlags
+	fs := newFlagSet("coffer audit reindex", stderr)
+	o.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if _, err := os.Stat(o.dbPath()); err != nil {
+		return err
+	}
+	db, err := sqlite.Open(o.dbPath(), sqlite.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		if errors.Is(err, sqlite.ErrLocked) {
+			return fmt.Errorf("%w: stop the server first", err)
+		}
+		return err
+	}
+	defer db.Close()
+	if err := db.ReindexAudit(ctx); err != nil {
+		return err
+	}
+	head, _ := db.AuditHead(ctx)
+	fmt.Fprintf(stdout, "reindexed %d audit records in %s\n", head.Size, db.AuditLogDir())
 	return nil
 }
 

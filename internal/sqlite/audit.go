@@ -197,7 +197,8 @@ func (a *auditLog) writable() error {
 
 // writeBatch chains and writes the records of a batch (one write, one
 // fdatasync). On error nothing of the batch is left in the log (or the
-// log is broken) and the chain is where it was.
+// log is broken: then call failed after the batch's transaction is over)
+// and the chain is where it was.
 func (a *auditLog) writeBatch(batch []*Unit, store bool) (auditWrite, error) {
 	a.begin = a.chain.State()
 	w := auditWrite{first: a.chain.Size() + 1}
@@ -235,9 +236,6 @@ func (a *auditLog) writeBatch(batch []*Unit, store bool) (auditWrite, error) {
 	}
 	if err != nil {
 		a.chain.Reset(a.begin)
-		if a.log.Broken() != nil {
-			a.markCut(w.first)
-		}
 		return w, fmt.Errorf("audit: %w", err)
 	}
 	w.n = len(buf)
@@ -302,6 +300,15 @@ func (a *auditLog) landed(ctx context.Context, w auditWrite) bool {
 		return false
 	}
 	return uint64(batch) == w.first
+}
+
+// failed is called after a failed batch's transaction is over (the write
+// connection is free): if the log broke on it, the batch, which could not
+// be erased, is recorded to be cut at the next start.
+func (a *auditLog) failed(w auditWrite) {
+	if a.log.Broken() != nil {
+		a.markCut(w.first)
+	}
 }
 
 // markCut records (best effort) that the batch starting at first must be

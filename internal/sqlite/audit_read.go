@@ -369,7 +369,12 @@ func (r *AuditReader) Meta(ctx context.Context, key string) ([]byte, error) {
 func (r *AuditReader) source(ctx context.Context) (logSource, error) {
 	var batch int64
 	err := r.read.QueryRowContext(ctx, "SELECT store_batch FROM audit_log WHERE id = 1").Scan(&batch)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
+		// Nothing recorded (the server starts over from the log): hold
+		// nothing back.
+		return logSource{dir: r.dir, storeBatch: auditlog.NoStoreBatch}, nil
+	}
+	if err != nil {
 		return logSource{}, err
 	}
 	return logSource{dir: r.dir, storeBatch: uint64(batch)}, nil

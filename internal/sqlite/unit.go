@@ -418,6 +418,7 @@ func (c *committer) commitTx(batch []*Unit) error {
 		if tx != nil {
 			tx.Rollback()
 		}
+		a.failed(w)
 		return err
 	}
 	if sqlWork {

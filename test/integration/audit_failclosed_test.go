@@ -1,7 +1,8 @@
 package integration
 
 import (
-	"database/sql"
+	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -9,13 +10,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/coffer-dev/coffer/internal/postgres/pgtest"
 )
 
 // When the audit record cannot be written, the request fails with an
-// AWS-shaped error and leaves nothing behind; reads fail too.
+// AWS-shaped error and leaves nothing behind; reads fail too, and keep
+// failing (the log refuses records after a write it could not undo) until
+// the server restarts.
 func TestAuditFailClosed(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	c := ctx(t)
@@ -25,36 +27,53 @@ func TestAuditFailClosed(t *testing.T) {
 	}
 	before := len(s.auditEvents(t))
 
-	// Break the sink while the server runs: a second connection (what an
-	// operator's sqlite3 shell would be) adds a trigger that refuses every
-	// audit insert.
-	raw, err := sql.Open("sqlite3", "file:"+filepath.Join(s.DataDir, "coffer.db")+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
+	// Break the log while the server runs: make its files and directory
+	// immutable, which fails writes through the server's open descriptor
+	// (EPERM), for root too. (A read-only file mode would not stop root.)
+	logDir := filepath.Join(s.DataDir, "audit")
+	files, _ := filepath.Glob(filepath.Join(logDir, "*.seg"))
+	files = append(files, logDir)
+	chattr := func(flag string) error {
+		out, err := exec.Command("chattr", append([]string{flag}, files...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("chattr %s: %v: %s", flag, err, out)
+		}
+		return nil
 	}
-	defer raw.Close()
-	if _, err := raw.Exec(`CREATE TRIGGER audit_broken BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'audit sink unavailable'); END`); err != nil {
-		t.Fatal(err)
+	if err := chattr("+i"); err != nil {
+		t.Skipf("cannot make the audit log immutable here (needs chattr and CAP_LINUX_IMMUTABLE): %v", err)
 	}
-	_, err = sm.PutSecretValue(c, &secretsmanager.PutSecretValueInput{SecretId: aws.String("fc/app"), SecretString: aws.String("new-value")})
+	defer chattr("-i")
+	_, err := sm.PutSecretValue(c, &secretsmanager.PutSecretValueInput{SecretId: aws.String("fc/app"), SecretString: aws.String("new-value")})
 	if apiCode(err) != "InternalServiceError" {
-		t.Fatalf("PutSecretValue with a broken audit sink: %v", err)
+		t.Fatalf("PutSecretValue with a broken audit log: %v", err)
 	}
 	_, err = sm.GetSecretValue(c, &secretsmanager.GetSecretValueInput{SecretId: aws.String("fc/app")})
 	if apiCode(err) != "InternalServiceError" {
-		t.Fatalf("GetSecretValue with a broken audit sink: %v", err)
+		t.Fatalf("GetSecretValue with a broken audit log: %v", err)
 	}
-	if strings.Contains(err.Error(), "old-value") || strings.Contains(err.Error(), "audit sink unavailable") {
+	if strings.Contains(err.Error(), "old-value") || strings.Contains(err.Error(), "operation not permitted") {
 		t.Errorf("error shows internals: %v", err)
 	}
 	_, err = sm.CreateSecret(c, &secretsmanager.CreateSecretInput{Name: aws.String("fc/other"), SecretString: aws.String("x")})
 	if apiCode(err) != "InternalServiceError" {
-		t.Fatalf("CreateSecret with a broken audit sink: %v", err)
+		t.Fatalf("CreateSecret with a broken audit log: %v", err)
 	}
-
-	if _, err := raw.Exec(`DROP TRIGGER audit_broken`); err != nil {
+	if err := chattr("-i"); err != nil {
 		t.Fatal(err)
 	}
+	// The failed write could not be erased: no more records until a restart.
+	_, err = sm.GetSecretValue(c, &secretsmanager.GetSecretValueInput{SecretId: aws.String("fc/app")})
+	if apiCode(err) != "InternalServiceError" {
+		t.Fatalf("GetSecretValue after the log broke: %v", err)
+	}
+	if !strings.Contains(s.logs.String(), "audit") {
+		t.Errorf("nothing about the audit log in the server's log:\n%s", s.logs)
+	}
+	s.restart(syscall.SIGTERM)
+	c = ctx(t)
+	sm = s.sm()
+
 	got, err := sm.GetSecretValue(c, &secretsmanager.GetSecretValueInput{SecretId: aws.String("fc/app")})
 	if err != nil || *got.SecretString != "old-value" {
 		t.Fatalf("after the failed put: %v %v", got, err)
@@ -69,7 +88,7 @@ func TestAuditFailClosed(t *testing.T) {
 	// The failed requests left no record; the log has no gap and verifies.
 	evs := s.auditEvents(t)
 	if len(evs) != before+3 {
-		t.Errorf("%d events after, %d before (want the 3 requests since)", len(evs), before)
+		t.Errorf("%d events after, %d before (want the 3 requests since the restart)", len(evs), before)
 	}
 	for i, ev := range evs {
 		if ev["_seq"] != float64(i+1) {

@@ -16,6 +16,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/coffer-dev/coffer/internal/audit"
+	"github.com/coffer-dev/coffer/internal/auditlog"
 )
 
 // auditSession runs a scripted session against a server with a JSON Lines
@@ -46,27 +47,48 @@ func auditSession(t *testing.T) (*server, string) {
 	return s, cp
 }
 
-// copyDir copies a stopped server's data directory.
+// copyDir copies a stopped server's data directory (with the audit log).
 func copyDir(t *testing.T, from string) string {
 	t.Helper()
 	to := t.TempDir()
-	entries, err := os.ReadDir(from)
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o700)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o600)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+	return to
+}
+
+// logFrame is one frame of a data directory's audit log.
+type logFrame struct {
+	seq  uint64
+	pos  auditlog.Pos
+	size int
+}
+
+// logFrames lists the frames of the audit log in dir (one segment here).
+func logFrames(t *testing.T, dataDir string) []logFrame {
+	t.Helper()
+	var out []logFrame
+	for it, err := range auditlog.Frames(filepath.Join(dataDir, "audit"), auditlog.ReadOptions{StoreBatch: auditlog.NoStoreBatch}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		out = append(out, logFrame{seq: it.Record.Seq, pos: it.Pos, size: it.Size})
 	}
-	return to
+	return out
 }
 
 var firstBadRE = regexp.MustCompile(`first bad record: seq (\d+) \(([a-z ]+)\)`)
@@ -93,68 +115,105 @@ func TestAuditTamperStore(t *testing.T) {
 	const n = 17 // 1 create + 8 × (put, get)
 	expectVerify(t, "untouched store", 0, "", "--data-dir", s.DataDir)
 	expectVerify(t, "untouched store, exported checkpoint", 0, "", "--data-dir", s.DataDir, "--checkpoint", cp)
-
-	tamper := func(name string, wantSeq int, wantReason string, sqls ...string) {
+	frames := logFrames(t, s.DataDir)
+	if len(frames) != n {
+		t.Fatalf("%d frames in the log", len(frames))
+	}
+	seg := frames[0].pos.Seg
+	for _, f := range frames {
+		if f.pos.Seg != seg {
+			t.Fatal("the session's log spans segments")
+		}
+	}
+	// frame returns the bytes of record seq's frame in the segment.
+	frame := func(b []byte, seq int) []byte {
+		f := frames[seq-1]
+		return b[f.pos.Off : f.pos.Off+int64(f.size)]
+	}
+	tamper := func(name string, wantSeq int, wantReason string, edit func(b []byte) []byte, sqls ...string) {
 		t.Run(name, func(t *testing.T) {
 			dir := copyDir(t, s.DataDir)
-			db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db"))
+			path := auditlog.SegmentPath(filepath.Join(dir, "audit"), seg)
+			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, q := range sqls {
-				if _, err := db.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
+			size := len(b)
+			b = edit(b)
+			b = append(b, make([]byte, max(0, size-len(b)))...) // a segment keeps its size
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
 			}
-			db.Close()
+			if len(sqls) > 0 {
+				db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range sqls {
+					if _, err := db.Exec(q); err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
+				}
+				db.Close()
+			}
 			expectVerify(t, name, wantSeq, wantReason, "--data-dir", dir)
 			expectVerify(t, name+" (exported checkpoint)", wantSeq, wantReason, "--data-dir", dir, "--checkpoint", cp)
 		})
 	}
 	// One byte of record 5's body: "eventVersion" → "eventVersiom".
-	tamper("flip a byte", 5, "hash mismatch",
-		`UPDATE audit_records SET body = CAST(replace(CAST(body AS TEXT), 'eventVersion', 'eventVersiom') AS BLOB) WHERE seq = 5`)
-	tamper("delete a record", 7, "gap", `DELETE FROM audit_records WHERE seq = 7`)
-	tamper("swap two records", 4, "broken chain",
-		`UPDATE audit_records SET seq = -seq WHERE seq IN (4, 6)`,
-		`UPDATE audit_records SET seq = 6 WHERE seq = -4`,
-		`UPDATE audit_records SET seq = 4 WHERE seq = -6`)
-	tamper("truncate the tail", n-1, "truncated", fmt.Sprintf(`DELETE FROM audit_records WHERE seq >= %d`, n-1))
-	tamper("truncate the tail and its state", n-1, "truncated", fmt.Sprintf(`DELETE FROM audit_records WHERE seq >= %d`, n-1), `DELETE FROM audit_state`)
+	tamper("flip a byte", 5, "hash mismatch", func(b []byte) []byte {
+		f := frame(b, 5)
+		copy(f[bytes.Index(f, []byte("eventVersion")):], "eventVersiom")
+		return b
+	})
+	tamper("delete a record", 7, "gap", func(b []byte) []byte {
+		f := frames[6]
+		return append(b[:f.pos.Off:f.pos.Off], b[f.pos.Off+int64(f.size):]...)
+	})
+	tamper("swap two records", 4, "out of order", func(b []byte) []byte {
+		out := append([]byte(nil), b[:frames[3].pos.Off]...)
+		out = append(out, frame(b, 6)...)
+		out = append(out, frame(b, 5)...)
+		out = append(out, frame(b, 4)...)
+		return append(out, b[frames[5].pos.Off+int64(frames[5].size):]...)
+	})
+	cut := func(b []byte) []byte { clear(b[frames[n-2].pos.Off:]); return b }
+	tamper("truncate the tail", n-1, "truncated", cut)
+	tamper("truncate the tail and its state", n-1, "truncated", cut, `DELETE FROM audit_log`)
 
 	// A rewrite that recomputes the whole chain and the state, and removes
 	// the stored checkpoints, passes the store's own chain check but not the
 	// exported signed checkpoint.
 	t.Run("rewrite the chain", func(t *testing.T) {
 		dir := copyDir(t, s.DataDir)
+		logDir := filepath.Join(dir, "audit")
+		var its []auditlog.Item
+		for it, err := range auditlog.Frames(logDir, auditlog.ReadOptions{StoreBatch: auditlog.NoStoreBatch}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			it.Record.Body = bytes.Clone(it.Record.Body)
+			its = append(its, it)
+		}
+		its[2].Record.Body = bytes.Replace(its[2].Record.Body, []byte("eventVersion"), []byte("eventVersiom"), 1)
+		chain, _ := audit.NewChain(audit.ChainState{})
+		path := auditlog.SegmentPath(logDir, seg)
+		b, _ := os.ReadFile(path)
+		for _, it := range its {
+			r, err := chain.Append(it.Record.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			copy(b[it.Pos.Off:], auditlog.AppendFrame(nil, it.Flags, it.Batch, &r))
+		}
+		os.WriteFile(path, b, 0o600)
 		db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "coffer.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.Query("SELECT body FROM audit_records ORDER BY seq")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bodies [][]byte
-		for rows.Next() {
-			var b []byte
-			rows.Scan(&b)
-			bodies = append(bodies, b)
-		}
-		rows.Close()
-		bodies[2] = bytes.Replace(bodies[2], []byte("eventVersion"), []byte("eventVersiom"), 1)
-		chain, _ := audit.NewChain(audit.ChainState{})
-		for _, b := range bodies {
-			r, err := chain.Append(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec("UPDATE audit_records SET prev = ?, hash = ?, body = ? WHERE seq = ?", r.Prev[:], r.Hash[:], r.Body, r.Seq); err != nil {
-				t.Fatal(err)
-			}
-		}
 		st, _ := chain.State().MarshalBinary()
-		db.Exec("UPDATE audit_state SET state = ?", st)
+		last := its[len(its)-1].Pos
+		db.Exec("UPDATE audit_log SET state = ?, last_seg = ?, last_off = ?", st, int64(last.Seg), last.Off)
 		db.Exec("DELETE FROM audit_checkpoints")
 		db.Close()
 		out, _, code := cofferRun(t, nil, "audit", "verify", "--data-dir", dir)
@@ -162,6 +221,9 @@ func TestAuditTamperStore(t *testing.T) {
 			t.Errorf("rewritten store without checkpoints: %d\n%s", code, out)
 		}
 		expectVerify(t, "rewritten chain", n, "root mismatch", "--data-dir", dir, "--checkpoint", cp)
+		// The rewritten log is consistent: a server opens it.
+		s2 := startServer(t, serverOpts{dataDir: dir})
+		s2.stop(syscall.SIGTERM)
 	})
 }
 

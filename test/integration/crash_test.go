@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,7 +18,8 @@ import (
 // TestCrashDuringPuts kills the server with SIGKILL in the middle of a
 // stream of PutSecretValue calls from several goroutines, restarts it on
 // the same data directory and checks that every acknowledged version is
-// there with its exact value and that the labels are consistent.
+// there with its exact value, that the labels are consistent, and that
+// the audit log verifies with a record for every acknowledged put.
 func TestCrashDuringPuts(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOpts{})
@@ -165,6 +167,26 @@ func TestCrashDuringPuts(t *testing.T) {
 		g, err := c.GetSecretValue(cx, &sm.GetSecretValueInput{SecretId: aws.String(name)})
 		if err != nil || *g.VersionId != current[0] {
 			t.Errorf("%s: GetSecretValue reads %v (%v), AWSCURRENT is on %s", name, g, err, current[0])
+		}
+	}
+	// The audit log verifies (read while the server runs), and every
+	// acknowledged put has its record (versionId in its responseElements).
+	if out, errOut, code := cofferRun(t, nil, "audit", "verify", "--data-dir", s.DataDir); code != 0 || !strings.HasPrefix(out, "OK:") {
+		t.Errorf("audit log after the crash: exit %d\n%s%s", code, out, errOut)
+	}
+	recorded := map[string]bool{}
+	for _, ev := range s.auditEvents(t) {
+		if ev["eventName"] == "PutSecretValue" && ev["errorCode"] == nil {
+			if v, ok := jsonPath(ev, "responseElements.versionId").(string); ok {
+				recorded[v] = true
+			}
+		}
+	}
+	for name, toks := range acked {
+		for _, tok := range toks[1:] {
+			if !recorded[tok] {
+				t.Errorf("%s: acknowledged put %s has no audit record", name, tok)
+			}
 		}
 	}
 	// The server keeps working after the crash.
