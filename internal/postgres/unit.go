@@ -17,8 +17,11 @@ type Unit struct {
 	tx pgx.Tx // nil until the first write
 	// locks are the advisory lock keys this unit's transaction holds
 	// (they are released when it ends).
-	locks    map[int64]struct{}
-	after    []func() // run after a successful commit
+	locks map[int64]struct{}
+	after []func() // run after a successful commit
+	// audit holds the records staged by StageAudit; Commit chains and
+	// writes them last (audit.go).
+	audit    []stagedAudit
 	finished bool
 }
 
@@ -111,20 +114,42 @@ func (u *Unit) tryLock(ctx context.Context, key string) (bool, error) {
 	return true, nil
 }
 
-// Commit commits the unit's transaction (if it began one) and releases
-// its locks.
+// Commit commits the unit's transaction (if it began one, or has audit
+// records to write) and releases its locks. Staged audit records are
+// chained and written as the transaction's last statements, under the
+// cluster-wide chain lock, which the commit releases.
 func (u *Unit) Commit() error {
 	if u.finished {
 		return ErrUnitFinished
 	}
 	u.finished = true
-	if u.tx != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), u.db.timeout)
-		defer cancel()
-		if err := u.tx.Commit(ctx); err != nil {
+	if u.tx == nil && len(u.audit) == 0 {
+		for _, f := range u.after {
+			f()
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), u.db.timeout)
+	defer cancel()
+	if u.tx == nil {
+		tx, err := u.db.pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		u.tx = tx
+	}
+	if len(u.audit) > 0 {
+		if err := u.db.appendAudit(ctx, u.tx, u.audit); err != nil {
 			u.tx.Rollback(ctx)
 			return err
 		}
+	}
+	if err := u.tx.Commit(ctx); err != nil {
+		u.tx.Rollback(ctx)
+		return err
+	}
+	if len(u.audit) > 0 {
+		u.db.auditCommitted()
 	}
 	for _, f := range u.after {
 		f()

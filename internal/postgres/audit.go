@@ -1,0 +1,522 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/coffer-dev/coffer/internal/audit"
+)
+
+// The audit sink: one hash chain for the whole cluster, whatever node
+// records a request, so that deleting or reordering any record anywhere
+// breaks it.
+//
+// The edge stages a request's record into the request's unit (StageAudit);
+// the body's lookup fields are read then, outside any lock. When the unit
+// commits, its last statements — after all of its other writes — take the
+// row lock of audit_state (SELECT … FOR UPDATE), give the unit's records
+// their seq, prev and hash from the chain state found there, insert them
+// with their lookup rows and write the new chain state; then COMMIT. The
+// lock is held from that SELECT through the commit only, and because a
+// unit commits while holding it, commits that add records are serialized
+// and become visible in seq order: every snapshot sees a prefix of the
+// log, and the record and the request's writes commit together or not at
+// all. A unit that rolls back never took a seq, so it leaves no gap.
+//
+// The cost is that those commits — their WAL flushes — happen one at a
+// time cluster-wide (docs/PERFORMANCE.md).
+//
+// Contract (the same as internal/sqlite/audit.go's):
+//
+//	StageAudit(ctx, body []byte) error
+//	LookupAudit(ctx, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error)
+//	AuditRecords(ctx, after uint64, limit int) ([]audit.Record, error)
+//	AuditHead(ctx) (audit.ChainState, error)
+//	PutAuditCheckpoint(ctx, size uint64, root [32]byte, note []byte) error
+//	LatestAuditCheckpoint(ctx) ([]byte, error)
+//	AuditCommitted() <-chan struct{}
+//
+// and for copies of a store (audit_copy.go):
+//
+//	AuditCheckpoints(ctx) ([]audit.StoredCheckpoint, error)
+//	AllAuditRecords(ctx) iter.Seq2[audit.Record, error]
+//	ImportAudit(ctx, recs iter.Seq2[audit.Record, error], cps []audit.StoredCheckpoint) error
+
+// LookupKeys are the lookup attribute keys LookupAudit accepts (CloudTrail
+// LookupAttributeKey names). ReadOnly takes "true" or "false".
+var LookupKeys = []string{"EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId"}
+
+// ErrLookupKey is returned by LookupAudit for a key not in LookupKeys.
+var ErrLookupKey = errors.New("postgres: unknown audit lookup attribute")
+
+// lookupColumns are the audit_records columns of the scalar lookup keys.
+var lookupColumns = map[string]string{
+	"EventId":     "event_id",
+	"EventName":   "event_name",
+	"Username":    "username",
+	"EventSource": "event_source",
+	"AccessKeyId": "access_key_id",
+}
+
+// auditPoll is how often a node looks for records other nodes committed
+// (AuditCommitted).
+const auditPoll = 250 * time.Millisecond
+
+// stagedAudit is a record waiting for its unit's commit.
+type stagedAudit struct {
+	body []byte
+	f    auditFields
+}
+
+// auditFields are the parts of an event body the lookups need.
+type auditFields struct {
+	EventTime    string `json:"eventTime"`
+	EventID      string `json:"eventID"`
+	EventName    string `json:"eventName"`
+	EventSource  string `json:"eventSource"`
+	ReadOnly     bool   `json:"readOnly"`
+	ErrorCode    string `json:"errorCode"`
+	SourceIP     string `json:"sourceIPAddress"`
+	UserIdentity struct {
+		Type        string `json:"type"`
+		ARN         string `json:"arn"`
+		AccessKeyID string `json:"accessKeyId"`
+		UserName    string `json:"userName"`
+	} `json:"userIdentity"`
+	Resources []struct {
+		ARN  string `json:"ARN"`
+		Type string `json:"type"`
+	} `json:"resources"`
+}
+
+// parseAuditFields reads the lookup fields of a record body. A body must
+// be a single-line JSON object (audit.ValidBody: the decoder checks the
+// syntax); fields it lacks are empty, a time it cannot read is the zero
+// time.
+func parseAuditFields(body []byte) (auditFields, error) {
+	var f auditFields
+	if !audit.ValidBody(body) {
+		return f, audit.ErrBody
+	}
+	if err := json.Unmarshal(body, &f); err != nil {
+		// Valid JSON of the wrong shape (a field of another type).
+		return f, fmt.Errorf("%w: %w", audit.ErrBody, err)
+	}
+	return f, nil
+}
+
+func (f *auditFields) time() time.Time {
+	t, err := time.Parse(time.RFC3339, f.EventTime)
+	if err != nil {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// username follows awsapi.AuditUsername (and internal/sqlite's
+// audit_events view): the IAM user name, "root" for the account root, the
+// session name (after the last "/" of the ARN) for sessions.
+func (f *auditFields) username() string {
+	u := &f.UserIdentity
+	switch {
+	case u.UserName != "":
+		return u.UserName
+	case u.Type == audit.IdentityRoot:
+		return "root"
+	case u.Type == audit.IdentityAssumedRole || u.Type == audit.IdentityFederatedUser || u.Type == audit.IdentityWebIdentityUser:
+		if i := strings.LastIndexByte(u.ARN, '/'); i >= 0 {
+			return u.ARN[i+1:]
+		}
+	}
+	return ""
+}
+
+// auditRows collects the rows of records for the multi-row inserts.
+type auditRows struct {
+	seq                                                []int64
+	prev, hash, body                                   [][]byte
+	times                                              []time.Time
+	ids, names, sources, users, keys, errCodes, srcIPs []string
+	ro                                                 []bool
+	resAttr, resValue                                  []string
+	resSeq                                             []int64
+}
+
+func (r *auditRows) add(rec *audit.Record, f *auditFields) {
+	r.seq = append(r.seq, int64(rec.Seq))
+	r.prev = append(r.prev, rec.Prev[:])
+	r.hash = append(r.hash, rec.Hash[:])
+	r.body = append(r.body, rec.Body)
+	r.times = append(r.times, f.time())
+	r.ids = append(r.ids, f.EventID)
+	r.names = append(r.names, f.EventName)
+	r.sources = append(r.sources, f.EventSource)
+	r.ro = append(r.ro, f.ReadOnly)
+	r.users = append(r.users, f.username())
+	r.keys = append(r.keys, f.UserIdentity.AccessKeyID)
+	r.errCodes = append(r.errCodes, f.ErrorCode)
+	r.srcIPs = append(r.srcIPs, f.SourceIP)
+	first := len(r.resAttr)
+	res := func(attr, value string) {
+		if value == "" {
+			return
+		}
+		for i := first; i < len(r.resAttr); i++ {
+			if r.resAttr[i] == attr && r.resValue[i] == value {
+				return
+			}
+		}
+		r.resAttr = append(r.resAttr, attr)
+		r.resValue = append(r.resValue, value)
+		r.resSeq = append(r.resSeq, int64(rec.Seq))
+	}
+	for _, x := range f.Resources {
+		res("name", x.ARN)
+		res("type", x.Type)
+	}
+}
+
+func (r *auditRows) len() int { return len(r.seq) }
+
+const (
+	insertAuditRecords = `INSERT INTO audit_records (seq, prev, hash, body, event_time, event_id, event_name,
+	event_source, read_only, username, access_key_id, error_code, source_ip)
+	SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[], $5::timestamptz[], $6::text[],
+	$7::text[], $8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[])`
+	insertAuditResources = `INSERT INTO audit_resources (attr, value, seq)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`
+)
+
+// queue adds the inserts of the collected rows to b.
+func (r *auditRows) queue(b *pgx.Batch) {
+	b.Queue(insertAuditRecords, r.seq, r.prev, r.hash, r.body, r.times, r.ids, r.names,
+		r.sources, r.ro, r.users, r.keys, r.errCodes, r.srcIPs)
+	if len(r.resSeq) > 0 {
+		b.Queue(insertAuditResources, r.resAttr, r.resValue, r.resSeq)
+	}
+}
+
+// StageAudit stages one audit record into the unit of work in ctx (or
+// commits it on its own when ctx carries none): body is the event's JSON
+// (a single-line object, as audit.Event.Marshal makes it), stored byte for
+// byte. The record gets its seq and hashes when the unit commits; if
+// writing it fails, the whole unit fails.
+func (db *DB) StageAudit(ctx context.Context, body []byte) error {
+	f, err := parseAuditFields(body)
+	if err != nil {
+		return err
+	}
+	u := db.unitIn(ctx)
+	own := u == nil
+	if own {
+		u = &Unit{db: db}
+		defer u.Rollback()
+	}
+	u.audit = append(u.audit, stagedAudit{body: body, f: f})
+	if own {
+		return u.Commit()
+	}
+	return nil
+}
+
+// appendAudit gives the unit's staged records their place in the chain
+// and writes them with the new chain state. It must be the last thing the
+// unit's transaction does before COMMIT: the chain lock it takes is held
+// until the transaction ends.
+func (db *DB) appendAudit(ctx context.Context, tx pgx.Tx, staged []stagedAudit) error {
+	var blob []byte
+	if err := tx.QueryRow(ctx, "SELECT state FROM audit_state WHERE id = 1 FOR UPDATE").Scan(&blob); err != nil {
+		return fmt.Errorf("audit: lock the chain: %w", err)
+	}
+	var st audit.ChainState
+	if err := st.UnmarshalBinary(blob); err != nil {
+		return err
+	}
+	chain, err := audit.NewChain(st)
+	if err != nil {
+		return err
+	}
+	var rows auditRows
+	for i := range staged {
+		rec, err := chain.Append(staged[i].body)
+		if err != nil {
+			return err
+		}
+		rows.add(&rec, &staged[i].f)
+	}
+	state, err := chain.State().MarshalBinary()
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	rows.queue(b)
+	b.Queue("UPDATE audit_state SET state = $1 WHERE id = 1", state)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("audit: write records: %w", err)
+	}
+	return nil
+}
+
+// auditCommitted signals AuditCommitted's channel (coalesced).
+func (db *DB) auditCommitted() {
+	select {
+	case db.auditNotify <- struct{}{}:
+	default:
+	}
+}
+
+// AuditCommitted returns a channel that receives a value after records
+// were committed — by this node at once, by other nodes within auditPoll
+// (coalesced: one value may stand for several commits). It has one
+// consumer (the server's mirror and checkpoint loop).
+func (db *DB) AuditCommitted() <-chan struct{} {
+	db.auditPollOnce.Do(func() { go db.pollAudit() })
+	return db.auditNotify
+}
+
+// pollAudit signals when the log grew, whichever node made it grow.
+func (db *DB) pollAudit() {
+	defer close(db.auditDone)
+	t := time.NewTicker(auditPoll)
+	defer t.Stop()
+	var last uint64 // a first look that finds records signals too: harmless
+	for {
+		select {
+		case <-db.auditStop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := db.bound(context.Background())
+		st, err := db.AuditHead(ctx)
+		cancel()
+		if err != nil {
+			continue // the database is away: the next poll will tell
+		}
+		if st.Size != last {
+			last = st.Size
+			db.auditCommitted()
+		}
+	}
+}
+
+// snapKey carries a ReadSnapshot transaction (a *readSnapshot).
+type snapKey struct{}
+
+type readSnapshot struct {
+	db *DB
+	tx pgx.Tx
+}
+
+// snapshotTx returns this DB's ReadSnapshot transaction that ctx carries,
+// if any (a context may carry another DB's: a copy between two databases).
+func (db *DB) snapshotTx(ctx context.Context) pgx.Tx {
+	if s, ok := ctx.Value(snapKey{}).(*readSnapshot); ok && s.db == db {
+		return s.tx
+	}
+	return nil
+}
+
+// auditReader is what audit reads use: a ReadSnapshot transaction, the
+// unit's transaction, or the pool.
+func (db *DB) auditReader(ctx context.Context) querier {
+	if tx := db.snapshotTx(ctx); tx != nil {
+		return tx
+	}
+	return db.reader(ctx)
+}
+
+// ReadSnapshot runs fn with a context in which Snapshot, AuditHead,
+// AuditCheckpoints, AuditRecords and AllAuditRecords all read one
+// consistent snapshot of the database (one REPEATABLE READ, read-only
+// transaction), while nodes keep writing: a backup's rows, records and
+// checkpoints then agree. fn must not use that context concurrently.
+func (db *DB) ReadSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	if db.snapshotTx(ctx) != nil {
+		return fn(ctx)
+	}
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The reader may pause (a slow destination).
+	if _, err := tx.Exec(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		return err
+	}
+	if err := fn(context.WithValue(ctx, snapKey{}, &readSnapshot{db: db, tx: tx})); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// AuditHead returns the chain state of the committed records (of the
+// whole cluster).
+func (db *DB) AuditHead(ctx context.Context) (audit.ChainState, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var blob []byte
+	if err := db.auditReader(ctx).QueryRow(ctx, "SELECT state FROM audit_state WHERE id = 1").Scan(&blob); err != nil {
+		return audit.ChainState{}, fmt.Errorf("postgres: read the audit chain state: %w", err)
+	}
+	var st audit.ChainState
+	if err := st.UnmarshalBinary(blob); err != nil {
+		return audit.ChainState{}, err
+	}
+	return st, nil
+}
+
+// PutAuditCheckpoint stores a signed checkpoint of the tree of the first
+// size records (a second one of the same size is ignored, so that nodes
+// may sign the same size).
+func (db *DB) PutAuditCheckpoint(ctx context.Context, size uint64, root [32]byte, note []byte) error {
+	return db.write(ctx, "", func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO audit_checkpoints (size, root, note, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING",
+			int64(size), root[:], note, time.Now().UnixMilli())
+		return err
+	})
+}
+
+// LatestAuditCheckpoint returns the signed checkpoint note of the largest
+// tree size (nil if none).
+func (db *DB) LatestAuditCheckpoint(ctx context.Context) ([]byte, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var note []byte
+	err := db.auditReader(ctx).QueryRow(ctx, "SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1").Scan(&note)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read audit checkpoint: %w", err)
+	}
+	return note, nil
+}
+
+// AuditRecords returns up to limit records with seq > after, in seq order.
+func (db *DB) AuditRecords(ctx context.Context, after uint64, limit int) ([]audit.Record, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	return db.queryRecords(ctx, "SELECT seq, prev, hash, body FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2", int64(after), limit)
+}
+
+// LookupAudit returns up to limit records, newest (highest seq) first,
+// with seq < before (0: no bound), event time in [start, end] (zero:
+// unbounded; whole seconds) and, when key is not "", the lookup attribute
+// key equal to value.
+func (db *DB) LookupAudit(ctx context.Context, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	from := "audit_records r"
+	switch key {
+	case "":
+	case "ResourceName", "ResourceType":
+		// Driven by the resource rows, newest first; the join finds the record.
+		attr := "name"
+		if key == "ResourceType" {
+			attr = "type"
+		}
+		from = "audit_resources x JOIN audit_records r ON r.seq = x.seq"
+		where = append(where, "x.attr = "+arg(attr), "x.value = "+arg(value))
+	case "ReadOnly":
+		switch value {
+		case "true", "false":
+		default:
+			return nil, fmt.Errorf("%w: ReadOnly must be true or false", ErrLookupKey)
+		}
+		where = append(where, "r.read_only = "+arg(value == "true"))
+	default:
+		col, ok := lookupColumns[key]
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", ErrLookupKey, key)
+		}
+		where = append(where, "r."+col+" = "+arg(value))
+	}
+	seqCol := "r.seq"
+	if strings.HasPrefix(from, "audit_resources") {
+		seqCol = "x.seq"
+	}
+	if before > 0 {
+		where = append(where, seqCol+" < "+arg(int64(before)))
+	}
+	if !start.IsZero() {
+		where = append(where, "r.event_time >= "+arg(start.UTC().Truncate(time.Second)))
+	}
+	if !end.IsZero() {
+		where = append(where, "r.event_time <= "+arg(end.UTC().Truncate(time.Second)))
+	}
+	q := "SELECT r.seq, r.prev, r.hash, r.body FROM " + from
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + seqCol + " DESC LIMIT " + arg(limit)
+	return db.queryRecords(ctx, q, args...)
+}
+
+func (db *DB) queryRecords(ctx context.Context, q string, args ...any) ([]audit.Record, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	rows, err := db.auditReader(ctx).Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read audit records: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Record
+	for rows.Next() {
+		var seq int64
+		var prev, hash, body []byte
+		if err := rows.Scan(&seq, &prev, &hash, &body); err != nil {
+			return out, fmt.Errorf("postgres: read audit record: %w", err)
+		}
+		if seq <= 0 || len(prev) != 32 || len(hash) != 32 {
+			// Reported as malformed by verification.
+			return out, fmt.Errorf("%w: row seq %d has malformed seq or hashes", audit.ErrRecord, seq)
+		}
+		out = append(out, audit.Record{Seq: uint64(seq), Prev: [32]byte(prev), Hash: [32]byte(hash), Body: body})
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("postgres: read audit records: %w", err)
+	}
+	return out, nil
+}
+
+// AllAuditRecords iterates over the whole log in seq order, as stored
+// (nothing is checked here), reading in pages. Within ReadSnapshot it
+// reads that snapshot. It stops after yielding an error.
+func (db *DB) AllAuditRecords(ctx context.Context) iter.Seq2[audit.Record, error] {
+	return func(yield func(audit.Record, error) bool) {
+		const page = 1000
+		var after uint64
+		for {
+			recs, err := db.AuditRecords(ctx, after, page)
+			for _, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+				after = r.Seq
+			}
+			if err != nil {
+				yield(audit.Record{}, err)
+				return
+			}
+			if len(recs) < page {
+				return
+			}
+		}
+	}
+}
