@@ -8,6 +8,7 @@ import (
 	"iter"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,18 +22,25 @@ import (
 //
 // The edge stages a request's record into the request's unit (StageAudit);
 // the body's lookup fields are read then, outside any lock. When the unit
-// commits, its last statements — after all of its other writes — take the
-// row lock of audit_state (SELECT … FOR UPDATE), give the unit's records
-// their seq, prev and hash from the chain state found there, insert them
-// with their lookup rows and write the new chain state; then COMMIT. The
-// lock is held from that SELECT through the commit only, and because a
-// unit commits while holding it, commits that add records are serialized
-// and become visible in seq order: every snapshot sees a prefix of the
-// log, and the record and the request's writes commit together or not at
-// all. A unit that rolls back never took a seq, so it leaves no gap.
+// commits, its last statement — after all of its other writes — calls
+// coffer_audit_append (migrations/0004_audit.sql), which takes the row
+// lock of audit_state (SELECT … FOR UPDATE), gives the unit's records
+// their seq, prev and hash from the chain state found there, inserts them
+// with their lookup rows and writes the new chain state; COMMIT follows in
+// the same round trip. (The records of units that wrote nothing else —
+// reads, failed requests — go to the node's group commit, auditGroup: one
+// call, one transaction, for all of them that are waiting.) The lock is
+// held through that function and the commit only — no client round trip — and because a unit commits while
+// holding it, commits that add records are serialized and become visible
+// in seq order: every snapshot sees a prefix of the log, and the record and
+// the request's writes commit together or not at all. A unit that rolls
+// back never took a seq, so it leaves no gap. The hashing runs in SQL
+// (sha256, PostgreSQL ≥ 11) exactly as audit.Chain does it; every test
+// that reads the log verifies it with internal/audit.
 //
 // The cost is that those commits — their WAL flushes — happen one at a
-// time cluster-wide (docs/PERFORMANCE.md).
+// time cluster-wide (docs/PERFORMANCE.md): writing requests get at most one
+// commit per WAL flush for the whole cluster; reads share flushes.
 //
 // Contract (the same as internal/sqlite/audit.go's):
 //
@@ -139,22 +147,22 @@ func (f *auditFields) username() string {
 	return ""
 }
 
-// auditRows collects the rows of records for the multi-row inserts.
+// auditRows collects records for coffer_audit_append (body and lookup
+// columns) or, with their seq and hashes, for direct inserts (ImportAudit).
 type auditRows struct {
 	seq                                                []int64
-	prev, hash, body                                   [][]byte
+	prev, hash                                         [][]byte
+	body                                               [][]byte
 	times                                              []time.Time
 	ids, names, sources, users, keys, errCodes, srcIPs []string
 	ro                                                 []bool
 	resAttr, resValue                                  []string
-	resSeq                                             []int64
+	resIdx                                             []int32 // 1-based index of the resource's record
 }
 
-func (r *auditRows) add(rec *audit.Record, f *auditFields) {
-	r.seq = append(r.seq, int64(rec.Seq))
-	r.prev = append(r.prev, rec.Prev[:])
-	r.hash = append(r.hash, rec.Hash[:])
-	r.body = append(r.body, rec.Body)
+// addFields adds a record's body, lookup columns and resource rows.
+func (r *auditRows) addFields(body []byte, f *auditFields) {
+	r.body = append(r.body, body)
 	r.times = append(r.times, f.time())
 	r.ids = append(r.ids, f.EventID)
 	r.names = append(r.names, f.EventName)
@@ -164,6 +172,7 @@ func (r *auditRows) add(rec *audit.Record, f *auditFields) {
 	r.keys = append(r.keys, f.UserIdentity.AccessKeyID)
 	r.errCodes = append(r.errCodes, f.ErrorCode)
 	r.srcIPs = append(r.srcIPs, f.SourceIP)
+	idx := int32(len(r.body))
 	first := len(r.resAttr)
 	res := func(attr, value string) {
 		if value == "" {
@@ -176,7 +185,7 @@ func (r *auditRows) add(rec *audit.Record, f *auditFields) {
 		}
 		r.resAttr = append(r.resAttr, attr)
 		r.resValue = append(r.resValue, value)
-		r.resSeq = append(r.resSeq, int64(rec.Seq))
+		r.resIdx = append(r.resIdx, idx)
 	}
 	for _, x := range f.Resources {
 		res("name", x.ARN)
@@ -184,9 +193,19 @@ func (r *auditRows) add(rec *audit.Record, f *auditFields) {
 	}
 }
 
-func (r *auditRows) len() int { return len(r.seq) }
+// addRecord adds a record whose place in the chain is known.
+func (r *auditRows) addRecord(rec *audit.Record, f *auditFields) {
+	r.seq = append(r.seq, int64(rec.Seq))
+	r.prev = append(r.prev, rec.Prev[:])
+	r.hash = append(r.hash, rec.Hash[:])
+	r.addFields(rec.Body, f)
+}
+
+func (r *auditRows) len() int { return len(r.body) }
 
 const (
+	appendAuditSQL = `SELECT coffer_audit_append($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+	$6::boolean[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::integer[])`
 	insertAuditRecords = `INSERT INTO audit_records (seq, prev, hash, body, event_time, event_id, event_name,
 	event_source, read_only, username, access_key_id, error_code, source_ip)
 	SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[], $5::timestamptz[], $6::text[],
@@ -195,12 +214,23 @@ const (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`
 )
 
-// queue adds the inserts of the collected rows to b.
-func (r *auditRows) queue(b *pgx.Batch) {
+// queueAppend adds the call of coffer_audit_append for the collected
+// records (bodies and lookup columns; the function gives them their seq).
+func (r *auditRows) queueAppend(b *pgx.Batch) {
+	b.Queue(appendAuditSQL, r.body, r.times, r.ids, r.names, r.sources, r.ro, r.users, r.keys,
+		r.errCodes, r.srcIPs, r.resAttr, r.resValue, r.resIdx)
+}
+
+// queueInsert adds direct inserts of the collected records (addRecord).
+func (r *auditRows) queueInsert(b *pgx.Batch) {
 	b.Queue(insertAuditRecords, r.seq, r.prev, r.hash, r.body, r.times, r.ids, r.names,
 		r.sources, r.ro, r.users, r.keys, r.errCodes, r.srcIPs)
-	if len(r.resSeq) > 0 {
-		b.Queue(insertAuditResources, r.resAttr, r.resValue, r.resSeq)
+	if len(r.resIdx) > 0 {
+		seqs := make([]int64, len(r.resIdx))
+		for i, x := range r.resIdx {
+			seqs[i] = r.seq[x-1]
+		}
+		b.Queue(insertAuditResources, r.resAttr, r.resValue, seqs)
 	}
 }
 
@@ -227,42 +257,148 @@ func (db *DB) StageAudit(ctx context.Context, body []byte) error {
 	return nil
 }
 
-// appendAudit gives the unit's staged records their place in the chain
-// and writes them with the new chain state. It must be the last thing the
-// unit's transaction does before COMMIT: the chain lock it takes is held
-// until the transaction ends.
-func (db *DB) appendAudit(ctx context.Context, tx pgx.Tx, staged []stagedAudit) error {
-	var blob []byte
-	if err := tx.QueryRow(ctx, "SELECT state FROM audit_state WHERE id = 1 FOR UPDATE").Scan(&blob); err != nil {
-		return fmt.Errorf("audit: lock the chain: %w", err)
-	}
-	var st audit.ChainState
-	if err := st.UnmarshalBinary(blob); err != nil {
-		return err
-	}
-	chain, err := audit.NewChain(st)
-	if err != nil {
-		return err
-	}
+// auditBatch returns the unit's staged records as a call of
+// coffer_audit_append (migrations/0004_audit.sql): under the cluster-wide
+// lock it takes, the function gives them their seq, prev and hash from the
+// chain state and writes them with their lookup rows and the new chain
+// state. The unit sends it last, with its COMMIT (or alone, as its own
+// transaction, when the unit wrote nothing else), so that the lock is held
+// through the function and the commit only.
+func auditBatch(staged []stagedAudit) *pgx.Batch {
 	var rows auditRows
 	for i := range staged {
-		rec, err := chain.Append(staged[i].body)
-		if err != nil {
-			return err
-		}
-		rows.add(&rec, &staged[i].f)
-	}
-	state, err := chain.State().MarshalBinary()
-	if err != nil {
-		return err
+		rows.addFields(staged[i].body, &staged[i].f)
 	}
 	b := &pgx.Batch{}
-	rows.queue(b)
-	b.Queue("UPDATE audit_state SET state = $1 WHERE id = 1", state)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("audit: write records: %w", err)
+	rows.queueAppend(b)
+	return b
+}
+
+// maxAuditGroup bounds how many units' records one group commit takes.
+const maxAuditGroup = 512
+
+// auditGroup commits the records of units that wrote nothing else — read
+// requests, failed requests — many units per transaction: one goroutine
+// per node takes what is queued, up to maxAuditGroup units, and commits it
+// with one coffer_audit_append call; units queued meanwhile form the next
+// group. A unit that writes commits its record with its writes instead.
+// Commits that hold the chain lock are serialized cluster-wide (one WAL
+// flush each), so grouping is what lets reads outrun that.
+type auditGroup struct {
+	once   sync.Once
+	mu     sync.RWMutex // guards closed against submit
+	closed bool
+	in     chan *auditReq
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// auditReq is one unit's records waiting for a group commit.
+type auditReq struct {
+	staged   []stagedAudit
+	deadline time.Time // the unit's storage timeout: the group never outlives it
+	err      chan error
+}
+
+var errClosed = errors.New("postgres: database is closed")
+
+// commitAuditAlone commits records of a unit without other writes through
+// the node's group commit, and waits for it.
+func (db *DB) commitAuditAlone(staged []stagedAudit) error {
+	g := &db.auditGroup
+	g.once.Do(func() { go db.runAuditGroup() })
+	req := &auditReq{staged: staged, deadline: time.Now().Add(db.timeout), err: make(chan error, 1)}
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return errClosed
 	}
-	return nil
+	g.in <- req
+	g.mu.RUnlock()
+	return <-req.err
+}
+
+func (db *DB) runAuditGroup() {
+	g := &db.auditGroup
+	defer close(g.done)
+	group := make([]*auditReq, 0, maxAuditGroup)
+	for {
+		select {
+		case r := <-g.in:
+			group = append(group[:0], r)
+		case <-g.stop:
+			for { // what was submitted before Close
+				select {
+				case r := <-g.in:
+					db.commitAuditGroup([]*auditReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(group) < maxAuditGroup {
+			select {
+			case r := <-g.in:
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		db.commitAuditGroup(group)
+		clear(group)
+	}
+}
+
+// commitAuditGroup commits the records of group in one transaction (one
+// statement) bounded by the earliest deadline of its units, and answers
+// each unit. A unit whose deadline passed while it waited fails without
+// being committed.
+func (db *DB) commitAuditGroup(group []*auditReq) {
+	now := time.Now()
+	var (
+		staged   []stagedAudit
+		live     []*auditReq
+		deadline time.Time
+	)
+	for _, r := range group {
+		if !now.Before(r.deadline) {
+			r.err <- fmt.Errorf("postgres: audit group commit: %w", context.DeadlineExceeded)
+			continue
+		}
+		if deadline.IsZero() || r.deadline.Before(deadline) {
+			deadline = r.deadline
+		}
+		live = append(live, r)
+		staged = append(staged, r.staged...)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	err := db.pool.SendBatch(ctx, auditBatch(staged)).Close()
+	cancel()
+	for _, r := range live {
+		r.err <- err
+	}
+	if err == nil {
+		db.auditCommitted()
+	}
+}
+
+// closeAuditGroup stops the group commit (after committing what was
+// submitted).
+func (db *DB) closeAuditGroup() {
+	g := &db.auditGroup
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	started := true
+	g.once.Do(func() { started = false })
+	if started {
+		close(g.stop)
+		<-g.done
+	}
 }
 
 // auditCommitted signals AuditCommitted's channel (coalesced).

@@ -85,7 +85,7 @@ func (db *DB) ImportAudit(ctx context.Context, recs iter.Seq2[audit.Record, erro
 			return nil
 		}
 		b := &pgx.Batch{}
-		rows.queue(b)
+		rows.queueInsert(b)
 		err := tx.SendBatch(ctx, b).Close()
 		rows = auditRows{}
 		return err
@@ -95,7 +95,7 @@ func (db *DB) ImportAudit(ctx context.Context, recs iter.Seq2[audit.Record, erro
 		if err != nil {
 			return fmt.Errorf("%w: seq %d: %w", audit.ErrImport, r.Seq, err)
 		}
-		rows.add(r, &f)
+		rows.addRecord(r, &f)
 		if rows.len() >= importChunk {
 			return flush()
 		}

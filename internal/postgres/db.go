@@ -68,6 +68,7 @@ type DB struct {
 	auditPollOnce sync.Once
 	auditStop     chan struct{}
 	auditDone     chan struct{}
+	auditGroup    auditGroup
 }
 
 // Options tunes a DB. The zero value is fine.
@@ -131,7 +132,8 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db := &DB{pool: pool, cfg: cfg, schema: schema, timeout: o.Timeout, log: o.Log,
-		auditNotify: make(chan struct{}, 1), auditStop: make(chan struct{}), auditDone: make(chan struct{})}
+		auditNotify: make(chan struct{}, 1), auditStop: make(chan struct{}), auditDone: make(chan struct{}),
+		auditGroup: auditGroup{in: make(chan *auditReq, maxAuditGroup), stop: make(chan struct{}), done: make(chan struct{})}}
 	mctx, cancel := context.WithTimeout(ctx, 4*o.Timeout)
 	defer cancel()
 	if err := db.migrate(mctx); err != nil {
@@ -158,6 +160,7 @@ func (db *DB) Schema() string { return db.schema }
 // Close releases the leases this node holds and closes every connection.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.closeAuditGroup()
 		close(db.auditStop)
 		db.auditPollOnce.Do(func() { close(db.auditDone) }) // no poller started
 		<-db.auditDone
