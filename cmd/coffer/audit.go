@@ -160,7 +160,10 @@ type auditRuntime struct {
 	records uint64
 
 	mirrors []*mirror
-	lastCP  uint64 // size of the newest stored checkpoint
+	lastCP  uint64 // size of the newest checkpoint this node stored (or found at start)
+	// nextCheck is the log size at which the loop next considers a
+	// checkpoint for the records it counts (--audit-checkpoint-records).
+	nextCheck uint64
 
 	mu     sync.Mutex // serializes sync/checkpoint between the loop and Close
 	stop   chan struct{}
@@ -261,8 +264,12 @@ func (r *auditRuntime) loop() {
 		case <-r.db.AuditCommitted():
 			r.mu.Lock()
 			r.syncMirrors(ctx)
-			if head, err := r.db.AuditHead(ctx); err == nil && head.Size >= r.lastCP+r.records && r.isSigner(ctx) {
-				r.checkpoint(ctx)
+			if head, err := r.db.AuditHead(ctx); err == nil && head.Size >= max(r.nextCheck, r.lastCP+r.records) {
+				// Once per --audit-checkpoint-records records, whoever signs.
+				r.nextCheck = head.Size + r.records
+				if r.isSigner(ctx) {
+					r.checkpoint(ctx)
+				}
 			}
 			r.mu.Unlock()
 		case <-tick.C:

@@ -174,6 +174,12 @@ func FuzzReadBackup(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
+	fillAudit(f, db, 3) // with an audit log
+	buf.Reset()
+	if _, _, err := writeBackup(context.Background(), db, "sqlite", &buf, newProgress(io.Discard)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
 	f.Add([]byte(`{"format":"coffer-snapshot","version":1}` + "\n" + `{"table":"t","columns":["a","b"],"types":"ib","rows":1}` + "\n" + `[1,"AAE="]` + "\n" + `{"end":true,"tables":[]}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		readBackup(bytes.NewReader(data), func(string, []string, []any) error { return nil }, newProgress(io.Discard))
@@ -182,7 +188,7 @@ func FuzzReadBackup(f *testing.F) {
 
 // fillAudit records n audit events (every third one about secret "a")
 // and signs checkpoints after the first half and at the end.
-func fillAudit(t *testing.T, db *sqlite.DB, n int) {
+func fillAudit(t testing.TB, db *sqlite.DB, n int) {
 	t.Helper()
 	ctx := context.Background()
 	seed := sha256.Sum256([]byte("snapshot test"))

@@ -381,9 +381,6 @@ func (db *DB) commitAuditGroup(group []*auditReq) {
 	for _, r := range live {
 		r.err <- err
 	}
-	if err == nil {
-		db.auditCommitted()
-	}
 }
 
 // closeAuditGroup stops the group commit (after committing what was
@@ -410,9 +407,11 @@ func (db *DB) auditCommitted() {
 }
 
 // AuditCommitted returns a channel that receives a value after records
-// were committed — by this node at once, by other nodes within auditPoll
-// (coalesced: one value may stand for several commits). It has one
-// consumer (the server's mirror and checkpoint loop).
+// were committed, by this node or another, within auditPoll (coalesced:
+// one value stands for every commit since the last look). It has one
+// consumer (the server's mirror and checkpoint loop). Commits do not
+// signal it themselves: under load that would wake the consumer — and its
+// queries — once per commit.
 func (db *DB) AuditCommitted() <-chan struct{} {
 	db.auditPollOnce.Do(func() { go db.pollAudit() })
 	return db.auditNotify

@@ -120,11 +120,5 @@ func (db *DB) ImportAudit(ctx context.Context, recs iter.Seq2[audit.Record, erro
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return err
-	}
-	if st.Size > 0 {
-		db.auditCommitted()
-	}
-	return nil
+	return tx.Commit(ctx)
 }

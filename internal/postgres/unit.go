@@ -159,9 +159,6 @@ func (u *Unit) Commit() error {
 	if err != nil {
 		return err
 	}
-	if len(u.audit) > 0 {
-		u.db.auditCommitted()
-	}
 	u.done()
 	return nil
 }
