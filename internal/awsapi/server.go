@@ -138,8 +138,10 @@ type call struct {
 	body            io.LimitedReader
 }
 
-// jsonBuf is a pooled buffer with a JSON encoder bound to it.
+// jsonBuf is a pooled response buffer: raw for outputs that render
+// themselves, the Buffer with a JSON encoder bound to it for the others.
 type jsonBuf struct {
+	raw []byte
 	bytes.Buffer
 	enc *json.Encoder
 }
@@ -334,11 +336,12 @@ func sourceIP(r *http.Request) string {
 }
 
 // sensitiveOutput is an output carrying plaintext or key material (KMS
-// Decrypt, GenerateDataKey, GenerateRandom). It renders itself, so that no
-// copy stays in encoding/json's or the server's pooled buffers, and is
-// wiped after the write.
+// Decrypt, GenerateDataKey, GenerateRandom; Secrets Manager
+// GetSecretValue). It renders itself, so that no copy stays in
+// encoding/json's buffers or an immutable string, and is wiped after the
+// write.
 type sensitiveOutput interface {
-	appendJSON(dst []byte) []byte
+	jsonAppender
 	wipe()
 }
 
@@ -349,23 +352,30 @@ func wipeOutput(out any) {
 	}
 }
 
+// writeJSON writes a successful output: an output that renders itself
+// (jsonAppender, encode.go) or, for the others, encoding/json. Every
+// pooled buffer is cleared after the write (a response may hold a secret
+// value or key material), and a sensitive output is wiped.
 func (s *Server) writeJSON(w http.ResponseWriter, out any) {
-	if so, ok := out.(sensitiveOutput); ok {
-		b := so.appendJSON(make([]byte, 0, 512))
-		w.Header()["Content-Type"] = jsonContentType
-		w.Write(b)
-		clear(b)
-		so.wipe()
-		return
-	}
 	buf := s.encs.Get().(*jsonBuf)
-	buf.Reset()
 	defer func() {
-		clear(buf.Bytes()) // a GetSecretValue response holds the value: leave none in the pool
-		if buf.Cap() <= 64<<10 {
+		// Leave no response bytes in the pool.
+		clear(buf.raw)
+		clear(buf.Bytes())
+		if cap(buf.raw) <= 64<<10 && buf.Cap() <= 64<<10 {
 			s.encs.Put(buf)
 		}
 	}()
+	if a, ok := out.(jsonAppender); ok {
+		buf.raw = a.appendJSON(buf.raw[:0])
+		w.Header()["Content-Type"] = jsonContentType
+		w.Write(buf.raw)
+		if so, ok := out.(sensitiveOutput); ok {
+			so.wipe()
+		}
+		return
+	}
+	buf.Reset()
 	if out == nil {
 		buf.WriteString("{}")
 	} else if err := buf.enc.Encode(out); err != nil {
