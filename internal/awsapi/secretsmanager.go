@@ -54,6 +54,12 @@ func (s *Server) registerSecretsManager() {
 				return nil, clientErr("InvalidRequestException", fmt.Sprintf("%s is not supported by this Coffer server yet.", name))
 			}
 		}
+		switch name {
+		case "GetSecretValue":
+			op.fastDecode = fastGetSecretValue
+		case "DescribeSecret":
+			op.fastDecode = fastDescribeSecret
+		}
 		s.ops[targetSecretsManager+"."+name] = op
 	}
 }

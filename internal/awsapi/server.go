@@ -114,6 +114,9 @@ type operation struct {
 	// input returns a fresh input value to decode into; it must have
 	// Validate() error.
 	input func() validator
+	// fastDecode, if set, decodes the plainest bodies of the operation
+	// without encoding/json, or returns nil (decode_fast.go).
+	fastDecode func(body []byte) validator
 	// run performs the operation for an authenticated caller.
 	run func(ctx context.Context, c *call, in any) (any, error)
 }
@@ -228,11 +231,18 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 		return nil, s.fail(c, aerr)
 	}
 	c.caller = caller
-	in := c.op.input()
-	c.input = in
-	if err := awsjson.Decode(body, in); err != nil {
-		return nil, s.fail(c, clientErr("SerializationException", err.Error()))
+	var in validator
+	if c.op.fastDecode != nil {
+		in = c.op.fastDecode(body)
 	}
+	if in == nil {
+		in = c.op.input()
+		c.input = in
+		if err := awsjson.Decode(body, in); err != nil {
+			return nil, s.fail(c, clientErr("SerializationException", err.Error()))
+		}
+	}
+	c.input = in
 	if err := in.Validate(); err != nil {
 		return nil, s.fail(c, clientErr("ValidationException", err.Error()))
 	}
