@@ -323,6 +323,13 @@ func BlobKeyID(blob []byte) (string, error) {
 // open decrypts a blob. It resolves the key from the blob, checks its
 // state and, when want is not empty, that it is the key the caller named.
 func (s *Service) open(ctx context.Context, blob []byte, encCtx map[string]string, want *Key) (pt []byte, k *Key, m *Material, err error) {
+	var buf [256]byte
+	return s.openEncoded(ctx, blob, envelope.AppendContext(buf[:0], encCtx), want)
+}
+
+// openEncoded is open with the encryption context in its canonical
+// encoding (envelope.AppendContext, AppendPairs).
+func (s *Service) openEncoded(ctx context.Context, blob, encCtx []byte, want *Key) (pt []byte, k *Key, m *Material, err error) {
 	id, err := BlobKeyID(blob)
 	if err != nil {
 		return nil, nil, nil, err
@@ -354,7 +361,7 @@ func (s *Service) open(ctx context.Context, blob []byte, encCtx map[string]strin
 		return nil, nil, nil, err
 	}
 	var buf [256]byte
-	aad := envelope.AppendContext(append(buf[:0], blob[:blobHeaderLen]...), encCtx)
+	aad := append(append(buf[:0], blob[:blobHeaderLen]...), encCtx...)
 	pt, err = ek.Open(blob[blobHeaderLen:], aad)
 	if err != nil {
 		return nil, nil, nil, errInvalidCiphertext
@@ -396,6 +403,23 @@ func (s *Service) DecryptDataKey(ctx context.Context, wrapped []byte, encCtx map
 		return nil, "", during(OpDecrypt, err)
 	}
 	return pt, k.ARN, nil
+}
+
+// DataKeyAEAD unwraps a data key made by DataKey and returns it ready for
+// use, given the encryption context in its canonical encoding
+// (envelope.AppendPairs or AppendContext: no map to build). The plaintext
+// data key never leaves this package. It satisfies secrets.DataKeys.
+func (s *Service) DataKeyAEAD(ctx context.Context, wrapped, encCtx []byte) (*envelope.Key, string, error) {
+	pt, k, _, err := s.openEncoded(ctx, wrapped, encCtx, nil)
+	if err != nil {
+		return nil, "", during(OpDecrypt, err)
+	}
+	defer envelope.Zero(pt)
+	ek, err := envelope.NewKey(pt)
+	if err != nil {
+		return nil, "", err
+	}
+	return ek, k.ARN, nil
 }
 
 func newUUID() string {
