@@ -39,6 +39,8 @@ type Service struct {
 	// materials caches ready AEADs by material id. Material is immutable,
 	// so entries never go stale; the key's state is checked on every use.
 	materials sync.Map // string → *envelope.Key
+	// dataKeys caches ready data-key AEADs (datakeys.go).
+	dataKeys dataKeyCache
 }
 
 // Config configures a Service.
@@ -48,6 +50,10 @@ type Config struct {
 	Region  string
 	Account string
 	Now     func() time.Time // defaults to time.Now
+	// DataKeyCache is the number of ready data-key AEADs DataKeyAEAD keeps
+	// per generation (datakeys.go): 0 means DefaultDataKeyCache, a
+	// negative number turns the cache off.
+	DataKeyCache int
 }
 
 // New returns a Service.
@@ -56,7 +62,14 @@ func New(c Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: c.Store, root: c.Root, region: c.Region, account: c.Account, now: now}
+	s := &Service{store: c.Store, root: c.Root, region: c.Region, account: c.Account, now: now}
+	switch {
+	case c.DataKeyCache == 0:
+		s.dataKeys.init(DefaultDataKeyCache)
+	case c.DataKeyCache > 0:
+		s.dataKeys.init(c.DataKeyCache)
+	}
+	return s
 }
 
 // Region and Account identify where the service's keys live.
@@ -337,24 +350,9 @@ func (s *Service) openEncoded(ctx context.Context, blob, encCtx []byte, want *Ke
 	if want != nil && want.ID != id {
 		return nil, nil, nil, errIncorrectKey
 	}
-	k = want
-	if k == nil {
-		k, err = s.store.Key(ctx, id)
-		if errors.Is(err, ErrNoSuchKey) {
-			// The blob is well formed and names a key that does not
-			// exist (any more): say so, as for any other key reference.
-			return nil, nil, nil, errf(ErrNotFound, "Key '%s' does not exist", s.KeyARN(id))
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	if err := usable(k); err != nil {
+	k, m, err = s.blobKey(ctx, id, blobSeq(blob), want)
+	if err != nil {
 		return nil, nil, nil, err
-	}
-	m = k.Material(binary.BigEndian.Uint32(blob[17:21]))
-	if m == nil {
-		return nil, nil, nil, errInvalidCiphertext
 	}
 	ek, err := s.materialKey(k, m)
 	if err != nil {
@@ -367,6 +365,33 @@ func (s *Service) openEncoded(ctx context.Context, blob, encCtx []byte, want *Ke
 		return nil, nil, nil, errInvalidCiphertext
 	}
 	return pt, k, m, nil
+}
+
+// blobKey returns the key a blob names (want, if not nil, is that key,
+// already resolved) and the material it names, checking that the key
+// exists and is usable and that the material exists.
+func (s *Service) blobKey(ctx context.Context, id string, seq uint32, want *Key) (*Key, *Material, error) {
+	k := want
+	if k == nil {
+		var err error
+		k, err = s.store.Key(ctx, id)
+		if errors.Is(err, ErrNoSuchKey) {
+			// The blob is well formed and names a key that does not
+			// exist (any more): say so, as for any other key reference.
+			return nil, nil, errf(ErrNotFound, "Key '%s' does not exist", s.KeyARN(id))
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := usable(k); err != nil {
+		return nil, nil, err
+	}
+	m := k.Material(seq)
+	if m == nil {
+		return nil, nil, errInvalidCiphertext
+	}
+	return k, m, nil
 }
 
 // DataKey generates a fresh 32-byte data key and wraps it under the key ref
@@ -403,23 +428,6 @@ func (s *Service) DecryptDataKey(ctx context.Context, wrapped []byte, encCtx map
 		return nil, "", during(OpDecrypt, err)
 	}
 	return pt, k.ARN, nil
-}
-
-// DataKeyAEAD unwraps a data key made by DataKey and returns it ready for
-// use, given the encryption context in its canonical encoding
-// (envelope.AppendPairs or AppendContext: no map to build). The plaintext
-// data key never leaves this package. It satisfies secrets.DataKeys.
-func (s *Service) DataKeyAEAD(ctx context.Context, wrapped, encCtx []byte) (*envelope.Key, string, error) {
-	pt, k, _, err := s.openEncoded(ctx, wrapped, encCtx, nil)
-	if err != nil {
-		return nil, "", during(OpDecrypt, err)
-	}
-	defer envelope.Zero(pt)
-	ek, err := envelope.NewKey(pt)
-	if err != nil {
-		return nil, "", err
-	}
-	return ek, k.ARN, nil
 }
 
 func newUUID() string {
