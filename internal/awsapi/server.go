@@ -173,15 +173,26 @@ func newRequestID() string {
 	return string(out)
 }
 
+// header returns the first value of a request header by its canonical
+// name, as r.Header.Get does without canonicalizing the name again
+// (net/http stores incoming headers under canonical names).
+func header(r *http.Request, canonicalName string) string {
+	if v := r.Header[canonicalName]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: r.Header.Get("User-Agent"), r: r, start: s.now()}
+	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: header(r, "User-Agent"), r: r, start: s.now()}
 	c.requestIDHeader[0] = c.requestID
 	w.Header()["X-Amzn-Requestid"] = c.requestIDHeader[:] // canonical form of x-amzn-RequestId
-	if isQueryRequest(r) {
+	target := header(r, "X-Amz-Target")
+	if target == "" && isQueryRequest(r) { // a JSON request names its target
 		s.serveQuery(w, r, c)
 		return
 	}
-	out, aerr := s.handleJSON(c)
+	out, aerr := s.handleJSON(c, target)
 	if aerr != nil {
 		s.writeJSONError(w, c, aerr)
 	} else {
@@ -194,9 +205,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 // reading the request and writing the response. The operation's writes and
 // the request's audit record commit together; a request that fails leaves
 // only its audit record.
-func (s *Server) handleJSON(c *call) (any, *apiError) {
+func (s *Server) handleJSON(c *call, target string) (any, *apiError) {
 	r := c.r
-	target := r.Header.Get("X-Amz-Target")
 	c.op = s.ops[target]
 	if r.Method != http.MethodPost || c.op == nil {
 		if strings.HasPrefix(target, targetKMS+".") {
@@ -226,7 +236,7 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 		return nil, s.fail(c, &apiError{Type: "RequestEntityTooLargeException", Message: "Request body exceeds the 1 MiB limit.", Status: http.StatusRequestEntityTooLarge})
 	}
 	body := buf.Bytes()
-	caller, aerr := s.authenticate(r, body, c.service)
+	caller, aerr := s.authenticate(r, body, c.service, c.start)
 	if aerr != nil {
 		return nil, s.fail(c, aerr)
 	}
@@ -299,13 +309,14 @@ func (s *Server) invoke(ctx context.Context, c *call, in any) (out any, err erro
 	return c.op.run(ctx, c, in)
 }
 
-// authenticate verifies the request's SigV4 signature and returns the caller.
-func (s *Server) authenticate(r *http.Request, body []byte, service string) (*identity.Caller, *apiError) {
+// authenticate verifies the request's SigV4 signature and returns the
+// caller; now is the request's time (taken once per request).
+func (s *Server) authenticate(r *http.Request, body []byte, service string, now time.Time) (*identity.Caller, *apiError) {
 	auth, err := sigv4.Parse(r)
 	if err != nil {
 		return nil, sigv4Error(err)
 	}
-	if err := auth.CheckTime(s.now()); err != nil {
+	if err := auth.CheckTime(now); err != nil {
 		return nil, sigv4Error(err)
 	}
 	if err := auth.CheckScope(s.cfg.Region, service); err != nil {
