@@ -110,22 +110,5 @@ func (db *DB) identityWrite(ctx context.Context, key string, v *identity.AccessK
 }
 
 func (db *DB) ListAccessKeys(ctx context.Context, userName string) ([]*identity.AccessKey, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT doc FROM access_keys WHERE user_name = ? ORDER BY id", userName)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*identity.AccessKey
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		k := new(identity.AccessKey)
-		if err := json.Unmarshal(doc, k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryDocs[identity.AccessKey](ctx, db, "SELECT doc FROM access_keys WHERE user_name = ? ORDER BY id", userName)
 }

@@ -232,43 +232,9 @@ func (db *DB) UpdateAlias(ctx context.Context, name string, fn func(cur *kms.Ali
 }
 
 func (db *DB) ListKeys(ctx context.Context, after string, limit int) ([]*kms.Key, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT doc FROM kms_keys WHERE id > ? ORDER BY id LIMIT ?", after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*kms.Key
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		k := new(kms.Key)
-		if err := json.Unmarshal(doc, k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryDocs[kms.Key](ctx, db, "SELECT doc FROM kms_keys WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 }
 
 func (db *DB) ListAliases(ctx context.Context, after string, limit int) ([]*kms.Alias, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT doc FROM kms_aliases WHERE name > ? ORDER BY name LIMIT ?", after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*kms.Alias
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		a := new(kms.Alias)
-		if err := json.Unmarshal(doc, a); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return queryDocs[kms.Alias](ctx, db, "SELECT doc FROM kms_aliases WHERE name > ? ORDER BY name LIMIT ?", after, limit)
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/coffer-dev/coffer/internal/kms"
@@ -22,22 +21,5 @@ func dueMillis(k *kms.Key) int64 {
 
 // DueKeys implements kms.Store.
 func (db *DB) DueKeys(ctx context.Context, now time.Time, limit int) ([]*kms.Key, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT doc FROM kms_keys WHERE due_ms > 0 AND due_ms <= ? ORDER BY due_ms, id LIMIT ?", now.UnixMilli(), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*kms.Key
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		k := new(kms.Key)
-		if err := json.Unmarshal(doc, k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryDocs[kms.Key](ctx, db, "SELECT doc FROM kms_keys WHERE due_ms > 0 AND due_ms <= ? ORDER BY due_ms, id LIMIT ?", now.UnixMilli(), limit)
 }

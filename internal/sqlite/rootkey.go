@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/coffer-dev/coffer/internal/identity"
 )
@@ -13,24 +12,7 @@ import (
 // AllAccessKeys returns every stored access key (of all users), in id
 // order.
 func (db *DB) AllAccessKeys(ctx context.Context) ([]*identity.AccessKey, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT doc FROM access_keys ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*identity.AccessKey
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		k := new(identity.AccessKey)
-		if err := json.Unmarshal(doc, k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryDocs[identity.AccessKey](ctx, db, "SELECT doc FROM access_keys ORDER BY id")
 }
 
 // PutMeta stores value under key in the unit of work in ctx (or on its
