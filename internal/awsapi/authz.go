@@ -514,7 +514,8 @@ func (s *Server) anyCustomerKey(ctx context.Context, sec *secrets.Secret) bool {
 			continue
 		}
 		if managed == nil && s.cfg.KMS.IsAWSManagedKeyARN(ctx, arn) {
-			s.managedKeyARN.Store(&arn)
+			m := arn // a copy: taking arn's address would move it to the heap on every iteration
+			s.managedKeyARN.Store(&m)
 			continue
 		}
 		return true

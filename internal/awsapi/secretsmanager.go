@@ -54,6 +54,12 @@ func (s *Server) registerSecretsManager() {
 				return nil, clientErr("InvalidRequestException", fmt.Sprintf("%s is not supported by this Coffer server yet.", name))
 			}
 		}
+		switch name {
+		case "GetSecretValue":
+			op.fastDecode = fastGetSecretValue
+		case "DescribeSecret":
+			op.fastDecode = fastDescribeSecret
+		}
 		s.ops[targetSecretsManager+"."+name] = op
 	}
 }
@@ -167,16 +173,40 @@ func (s *Server) smGetSecretValue(ctx context.Context, c *call, in *smapi.GetSec
 	if err != nil {
 		return nil, err
 	}
-	out := &smapi.GetSecretValueOutput{ARN: &v.ARN, Name: &v.Name, VersionId: &v.VersionID,
-		VersionStages: v.Stages, CreatedDate: awsjson.TimeOf(v.CreatedAt)}
-	if v.Value.Binary {
-		out.SecretBinary = v.Value.Data
-	} else {
-		out.SecretString = ptr(string(v.Value.Data))
-		v.Value.Zero()
-	}
-	return out, nil
+	return (*secretValueOut)(v), nil
 }
+
+// secretValueOut is GetSecretValue's output (smapi.GetSecretValueOutput on
+// the wire). It renders itself straight from the decrypted bytes, so the
+// plaintext is never copied into an immutable string, and the edge zeroes
+// it once the response is written (or when the request fails after all).
+type secretValueOut secrets.SecretValue
+
+var _ sensitiveOutput = (*secretValueOut)(nil)
+
+// appendJSON writes the members in smapi.GetSecretValueOutput's order with
+// its omitzero rules (encode_test.go compares the two).
+func (o *secretValueOut) appendJSON(dst []byte) []byte {
+	j := jsonObject{b: dst}
+	j.str("ARN", o.ARN)
+	j.str("Name", o.Name)
+	j.str("VersionId", o.VersionID)
+	if o.Value.Binary {
+		if o.Value.Data != nil {
+			j.blob("SecretBinary", o.Value.Data)
+		}
+	} else {
+		j.key("SecretString")
+		j.b = appendJSONString(j.b, o.Value.Data)
+	}
+	if o.Stages != nil {
+		j.strs("VersionStages", o.Stages)
+	}
+	j.time("CreatedDate", o.CreatedAt)
+	return j.end()
+}
+
+func (o *secretValueOut) wipe() { o.Value.Zero() }
 
 func (s *Server) smBatchGetSecretValue(ctx context.Context, c *call, in *smapi.BatchGetSecretValueInput) (any, error) {
 	if err := s.authorize(ctx, c, "secretsmanager:BatchGetSecretValue", "*", nil); err != nil {

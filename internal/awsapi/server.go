@@ -114,6 +114,9 @@ type operation struct {
 	// input returns a fresh input value to decode into; it must have
 	// Validate() error.
 	input func() validator
+	// fastDecode, if set, decodes the plainest bodies of the operation
+	// without encoding/json, or returns nil (decode_fast.go).
+	fastDecode func(body []byte) validator
 	// run performs the operation for an authenticated caller.
 	run func(ctx context.Context, c *call, in any) (any, error)
 }
@@ -138,8 +141,10 @@ type call struct {
 	body            io.LimitedReader
 }
 
-// jsonBuf is a pooled buffer with a JSON encoder bound to it.
+// jsonBuf is a pooled response buffer: raw for outputs that render
+// themselves, the Buffer with a JSON encoder bound to it for the others.
 type jsonBuf struct {
+	raw []byte
 	bytes.Buffer
 	enc *json.Encoder
 }
@@ -168,15 +173,26 @@ func newRequestID() string {
 	return string(out)
 }
 
+// header returns the first value of a request header by its canonical
+// name, as r.Header.Get does without canonicalizing the name again
+// (net/http stores incoming headers under canonical names).
+func header(r *http.Request, canonicalName string) string {
+	if v := r.Header[canonicalName]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: r.Header.Get("User-Agent"), r: r, start: s.now()}
+	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: header(r, "User-Agent"), r: r, start: s.now()}
 	c.requestIDHeader[0] = c.requestID
 	w.Header()["X-Amzn-Requestid"] = c.requestIDHeader[:] // canonical form of x-amzn-RequestId
-	if isQueryRequest(r) {
+	target := header(r, "X-Amz-Target")
+	if target == "" && isQueryRequest(r) { // a JSON request names its target
 		s.serveQuery(w, r, c)
 		return
 	}
-	out, aerr := s.handleJSON(c)
+	out, aerr := s.handleJSON(c, target)
 	if aerr != nil {
 		s.writeJSONError(w, c, aerr)
 	} else {
@@ -189,9 +205,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 // reading the request and writing the response. The operation's writes and
 // the request's audit record commit together; a request that fails leaves
 // only its audit record.
-func (s *Server) handleJSON(c *call) (any, *apiError) {
+func (s *Server) handleJSON(c *call, target string) (any, *apiError) {
 	r := c.r
-	target := r.Header.Get("X-Amz-Target")
 	c.op = s.ops[target]
 	if r.Method != http.MethodPost || c.op == nil {
 		if strings.HasPrefix(target, targetKMS+".") {
@@ -221,16 +236,23 @@ func (s *Server) handleJSON(c *call) (any, *apiError) {
 		return nil, s.fail(c, &apiError{Type: "RequestEntityTooLargeException", Message: "Request body exceeds the 1 MiB limit.", Status: http.StatusRequestEntityTooLarge})
 	}
 	body := buf.Bytes()
-	caller, aerr := s.authenticate(r, body, c.service)
+	caller, aerr := s.authenticate(r, body, c.service, c.start)
 	if aerr != nil {
 		return nil, s.fail(c, aerr)
 	}
 	c.caller = caller
-	in := c.op.input()
-	c.input = in
-	if err := awsjson.Decode(body, in); err != nil {
-		return nil, s.fail(c, clientErr("SerializationException", err.Error()))
+	var in validator
+	if c.op.fastDecode != nil {
+		in = c.op.fastDecode(body)
 	}
+	if in == nil {
+		in = c.op.input()
+		c.input = in
+		if err := awsjson.Decode(body, in); err != nil {
+			return nil, s.fail(c, clientErr("SerializationException", err.Error()))
+		}
+	}
+	c.input = in
 	if err := in.Validate(); err != nil {
 		return nil, s.fail(c, clientErr("ValidationException", err.Error()))
 	}
@@ -287,13 +309,14 @@ func (s *Server) invoke(ctx context.Context, c *call, in any) (out any, err erro
 	return c.op.run(ctx, c, in)
 }
 
-// authenticate verifies the request's SigV4 signature and returns the caller.
-func (s *Server) authenticate(r *http.Request, body []byte, service string) (*identity.Caller, *apiError) {
+// authenticate verifies the request's SigV4 signature and returns the
+// caller; now is the request's time (taken once per request).
+func (s *Server) authenticate(r *http.Request, body []byte, service string, now time.Time) (*identity.Caller, *apiError) {
 	auth, err := sigv4.Parse(r)
 	if err != nil {
 		return nil, sigv4Error(err)
 	}
-	if err := auth.CheckTime(s.now()); err != nil {
+	if err := auth.CheckTime(now); err != nil {
 		return nil, sigv4Error(err)
 	}
 	if err := auth.CheckScope(s.cfg.Region, service); err != nil {
@@ -334,11 +357,12 @@ func sourceIP(r *http.Request) string {
 }
 
 // sensitiveOutput is an output carrying plaintext or key material (KMS
-// Decrypt, GenerateDataKey, GenerateRandom). It renders itself, so that no
-// copy stays in encoding/json's or the server's pooled buffers, and is
-// wiped after the write.
+// Decrypt, GenerateDataKey, GenerateRandom; Secrets Manager
+// GetSecretValue). It renders itself, so that no copy stays in
+// encoding/json's buffers or an immutable string, and is wiped after the
+// write.
 type sensitiveOutput interface {
-	appendJSON(dst []byte) []byte
+	jsonAppender
 	wipe()
 }
 
@@ -349,23 +373,30 @@ func wipeOutput(out any) {
 	}
 }
 
+// writeJSON writes a successful output: an output that renders itself
+// (jsonAppender, encode.go) or, for the others, encoding/json. Every
+// pooled buffer is cleared after the write (a response may hold a secret
+// value or key material), and a sensitive output is wiped.
 func (s *Server) writeJSON(w http.ResponseWriter, out any) {
-	if so, ok := out.(sensitiveOutput); ok {
-		b := so.appendJSON(make([]byte, 0, 512))
-		w.Header()["Content-Type"] = jsonContentType
-		w.Write(b)
-		clear(b)
-		so.wipe()
-		return
-	}
 	buf := s.encs.Get().(*jsonBuf)
-	buf.Reset()
 	defer func() {
-		clear(buf.Bytes()) // a GetSecretValue response holds the value: leave none in the pool
-		if buf.Cap() <= 64<<10 {
+		// Leave no response bytes in the pool.
+		clear(buf.raw)
+		clear(buf.Bytes())
+		if cap(buf.raw) <= 64<<10 && buf.Cap() <= 64<<10 {
 			s.encs.Put(buf)
 		}
 	}()
+	if a, ok := out.(jsonAppender); ok {
+		buf.raw = a.appendJSON(buf.raw[:0])
+		w.Header()["Content-Type"] = jsonContentType
+		w.Write(buf.raw)
+		if so, ok := out.(sensitiveOutput); ok {
+			so.wipe()
+		}
+		return
+	}
+	buf.Reset()
 	if out == nil {
 		buf.WriteString("{}")
 	} else if err := buf.enc.Encode(out); err != nil {

@@ -193,6 +193,7 @@ func (s *Service) runDueKey(ctx context.Context, id string, now time.Time) (rota
 		for _, m := range purge.Materials {
 			s.materials.Delete(m.ID)
 		}
+		s.dataKeys.dropKey(id)
 		return nil
 	})
 	if err != nil {

@@ -39,6 +39,8 @@ type Service struct {
 	// materials caches ready AEADs by material id. Material is immutable,
 	// so entries never go stale; the key's state is checked on every use.
 	materials sync.Map // string → *envelope.Key
+	// dataKeys caches ready data-key AEADs (datakeys.go).
+	dataKeys dataKeyCache
 }
 
 // Config configures a Service.
@@ -48,6 +50,10 @@ type Config struct {
 	Region  string
 	Account string
 	Now     func() time.Time // defaults to time.Now
+	// DataKeyCache is the number of ready data-key AEADs DataKeyAEAD keeps
+	// per generation (datakeys.go): 0 means DefaultDataKeyCache, a
+	// negative number turns the cache off.
+	DataKeyCache int
 }
 
 // New returns a Service.
@@ -56,7 +62,14 @@ func New(c Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: c.Store, root: c.Root, region: c.Region, account: c.Account, now: now}
+	s := &Service{store: c.Store, root: c.Root, region: c.Region, account: c.Account, now: now}
+	switch {
+	case c.DataKeyCache == 0:
+		s.dataKeys.init(DefaultDataKeyCache)
+	case c.DataKeyCache > 0:
+		s.dataKeys.init(c.DataKeyCache)
+	}
+	return s
 }
 
 // Region and Account identify where the service's keys live.
@@ -323,6 +336,13 @@ func BlobKeyID(blob []byte) (string, error) {
 // open decrypts a blob. It resolves the key from the blob, checks its
 // state and, when want is not empty, that it is the key the caller named.
 func (s *Service) open(ctx context.Context, blob []byte, encCtx map[string]string, want *Key) (pt []byte, k *Key, m *Material, err error) {
+	var buf [256]byte
+	return s.openEncoded(ctx, blob, envelope.AppendContext(buf[:0], encCtx), want)
+}
+
+// openEncoded is open with the encryption context in its canonical
+// encoding (envelope.AppendContext, AppendPairs).
+func (s *Service) openEncoded(ctx context.Context, blob, encCtx []byte, want *Key) (pt []byte, k *Key, m *Material, err error) {
 	id, err := BlobKeyID(blob)
 	if err != nil {
 		return nil, nil, nil, err
@@ -330,36 +350,48 @@ func (s *Service) open(ctx context.Context, blob []byte, encCtx map[string]strin
 	if want != nil && want.ID != id {
 		return nil, nil, nil, errIncorrectKey
 	}
-	k = want
-	if k == nil {
-		k, err = s.store.Key(ctx, id)
-		if errors.Is(err, ErrNoSuchKey) {
-			// The blob is well formed and names a key that does not
-			// exist (any more): say so, as for any other key reference.
-			return nil, nil, nil, errf(ErrNotFound, "Key '%s' does not exist", s.KeyARN(id))
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	if err := usable(k); err != nil {
+	k, m, err = s.blobKey(ctx, id, blobSeq(blob), want)
+	if err != nil {
 		return nil, nil, nil, err
-	}
-	m = k.Material(binary.BigEndian.Uint32(blob[17:21]))
-	if m == nil {
-		return nil, nil, nil, errInvalidCiphertext
 	}
 	ek, err := s.materialKey(k, m)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var buf [256]byte
-	aad := envelope.AppendContext(append(buf[:0], blob[:blobHeaderLen]...), encCtx)
+	aad := append(append(buf[:0], blob[:blobHeaderLen]...), encCtx...)
 	pt, err = ek.Open(blob[blobHeaderLen:], aad)
 	if err != nil {
 		return nil, nil, nil, errInvalidCiphertext
 	}
 	return pt, k, m, nil
+}
+
+// blobKey returns the key a blob names (want, if not nil, is that key,
+// already resolved) and the material it names, checking that the key
+// exists and is usable and that the material exists.
+func (s *Service) blobKey(ctx context.Context, id string, seq uint32, want *Key) (*Key, *Material, error) {
+	k := want
+	if k == nil {
+		var err error
+		k, err = s.store.Key(ctx, id)
+		if errors.Is(err, ErrNoSuchKey) {
+			// The blob is well formed and names a key that does not
+			// exist (any more): say so, as for any other key reference.
+			return nil, nil, errf(ErrNotFound, "Key '%s' does not exist", s.KeyARN(id))
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := usable(k); err != nil {
+		return nil, nil, err
+	}
+	m := k.Material(seq)
+	if m == nil {
+		return nil, nil, errInvalidCiphertext
+	}
+	return k, m, nil
 }
 
 // DataKey generates a fresh 32-byte data key and wraps it under the key ref

@@ -234,17 +234,14 @@ func (s *Service) open(ctx context.Context, arn, versionID string, payload []byt
 	}
 	wrapped := payload[1+w : 1+w+int(n)]
 	blob := payload[1+w+int(n):]
-	dk, _, err := s.keys.DecryptDataKey(ctx, wrapped, encCtx(arn, versionID))
+	// The encryption context, encoded once: KMS binds it to the data key,
+	// and it is the value's additional data.
+	aad := ctxAAD(arn, versionID)
+	k, _, err := s.keys.DataKeyAEAD(ctx, wrapped, aad)
 	if err != nil {
 		return Value{}, err
 	}
-	defer envelope.Zero(dk)
-	k, err := envelope.NewKey(dk)
-	if err != nil {
-		return Value{}, err
-	}
-	var aad [256]byte // on the stack for ARNs of usual length
-	pt, err := k.Open(blob, envelope.AppendPairs(aad[:0], "SecretARN", arn, "SecretVersionId", versionID))
+	pt, err := k.Open(blob, aad)
 	if err != nil || len(pt) == 0 {
 		return Value{}, errorf(ErrDecryptionFailure, "Secrets Manager can't decrypt the protected secret text using the provided KMS key.")
 	}

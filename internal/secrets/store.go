@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/coffer-dev/coffer/internal/envelope"
 )
 
 // ErrNoSuchSecret is what a Store returns for a missing secret. It carries
@@ -115,6 +117,11 @@ type DataKeys interface {
 	DataKey(ctx context.Context, keyRef string, encCtx map[string]string) (plaintext, wrapped []byte, keyARN string, err error)
 	// DecryptDataKey unwraps a data key made by DataKey.
 	DecryptDataKey(ctx context.Context, wrapped []byte, encCtx map[string]string) (plaintext []byte, keyARN string, err error)
+	// DataKeyAEAD unwraps a data key made by DataKey and returns it ready
+	// for use; encCtx is the encryption context's canonical encoding
+	// (envelope.AppendPairs). The read path uses it: no map, and the
+	// plaintext data key stays inside the implementation.
+	DataKeyAEAD(ctx context.Context, wrapped, encCtx []byte) (key *envelope.Key, keyARN string, err error)
 }
 
 // IsClientFault reports whether err is a domain failure to report to the

@@ -26,31 +26,22 @@ import (
 // importChunk is how many bytes of frames one write of an import carries.
 const importChunk = 4 << 20
 
-// importCheckpoint is a checkpoint to import (or, for the legacy
-// migration, one already stored, to check).
-type importCheckpoint struct {
-	size    uint64
-	root    [32]byte
-	note    []byte
-	created time.Time
-}
-
 // errImport matches errors about the log being imported.
-var errImport = errors.New("sqlite: the audit log to import is not intact")
+var errImport = audit.ErrImport
 
 // importLog writes recs (from seq 1, in order) into the empty log, checks
 // them (seq, chain, hashes, bodies) and cps against them, and commits the
 // chain state, the checkpoints when insertCPs, and whatever inTx writes,
 // in one transaction. The caller has the committer's state to itself.
-func (a *auditLog) importLog(ctx context.Context, recs iter.Seq2[audit.Record, error], cps []importCheckpoint, insertCPs bool, inTx func(*sql.Tx) error) (err error) {
+func (a *auditLog) importLog(ctx context.Context, recs iter.Seq2[audit.Record, error], cps []audit.StoredCheckpoint, insertCPs bool, inTx func(*sql.Tx) error) (err error) {
 	if a.chain.Size() != 0 {
 		return fmt.Errorf("%w (the audit log has %d records)", ErrNotEmpty, a.chain.Size())
 	}
 	cps = slices.Clone(cps)
-	slices.SortFunc(cps, func(x, y importCheckpoint) int { return cmp.Compare(x.size, y.size) })
+	slices.SortFunc(cps, func(x, y audit.StoredCheckpoint) int { return cmp.Compare(x.Size, y.Size) })
 	for i, c := range cps {
-		if c.size == 0 || (i > 0 && cps[i-1].size == c.size) {
-			return fmt.Errorf("%w: checkpoint sizes must be unique and positive (%d)", errImport, c.size)
+		if c.Size == 0 || (i > 0 && cps[i-1].Size == c.Size) {
+			return fmt.Errorf("%w: checkpoint sizes must be unique and positive (%d)", errImport, c.Size)
 		}
 	}
 	start := a.log.End()
@@ -119,15 +110,15 @@ func (a *auditLog) importLog(ctx context.Context, recs iter.Seq2[audit.Record, e
 			return fmt.Errorf("%w: seq %d does not chain or its hash does not match its contents", errImport, r.Seq)
 		}
 		held, have, lastHash = got, true, got.Hash
-		for nextCP < len(cps) && cps[nextCP].size == got.Seq {
-			if a.chain.Root() != cps[nextCP].root {
+		for nextCP < len(cps) && cps[nextCP].Size == got.Seq {
+			if a.chain.Root() != cps[nextCP].Root {
 				return fmt.Errorf("%w: checkpoint %d does not match the records", errImport, got.Seq)
 			}
 			nextCP++
 		}
 	}
 	if nextCP < len(cps) {
-		return fmt.Errorf("%w: checkpoint %d covers more records than the log has (%d)", errImport, cps[nextCP].size, a.chain.Size())
+		return fmt.Errorf("%w: checkpoint %d covers more records than the log has (%d)", errImport, cps[nextCP].Size, a.chain.Size())
 	}
 	if have {
 		if err := encode(&held, auditlog.FlagBatchEnd); err != nil {
@@ -150,7 +141,7 @@ func (a *auditLog) importLog(ctx context.Context, recs iter.Seq2[audit.Record, e
 	if insertCPs {
 		for _, c := range cps {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO audit_checkpoints (size, root, note, created_ms) VALUES (?, ?, ?, ?)",
-				int64(c.size), c.root[:], c.note, c.created.UnixMilli()); err != nil {
+				int64(c.Size), c.Root[:], c.Note, c.Created.UnixMilli()); err != nil {
 				return fmt.Errorf("audit: insert checkpoints: %w", err)
 			}
 		}
@@ -242,13 +233,13 @@ func legacyRecords(ctx context.Context, q *sql.DB) iter.Seq2[audit.Record, error
 }
 
 // storedCheckpoints reads every stored checkpoint, by size.
-func storedCheckpoints(ctx context.Context, q *sql.DB) ([]importCheckpoint, error) {
+func storedCheckpoints(ctx context.Context, q *sql.DB) ([]audit.StoredCheckpoint, error) {
 	rows, err := q.QueryContext(ctx, "SELECT size, root, note, created_ms FROM audit_checkpoints ORDER BY size")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read audit checkpoints: %w", err)
 	}
 	defer rows.Close()
-	var out []importCheckpoint
+	var out []audit.StoredCheckpoint
 	for rows.Next() {
 		var size, created int64
 		var root, note []byte
@@ -258,7 +249,7 @@ func storedCheckpoints(ctx context.Context, q *sql.DB) ([]importCheckpoint, erro
 		if size <= 0 || len(root) != 32 {
 			return nil, fmt.Errorf("%w: checkpoint row of size %d is malformed", audit.ErrCheckpoint, size)
 		}
-		out = append(out, importCheckpoint{size: uint64(size), root: [32]byte(root), note: note, created: time.UnixMilli(created).UTC()})
+		out = append(out, audit.StoredCheckpoint{Size: uint64(size), Root: [32]byte(root), Note: note, Created: time.UnixMilli(created).UTC()})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: read audit checkpoints: %w", err)

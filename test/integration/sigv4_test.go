@@ -178,7 +178,11 @@ func TestSigV4(t *testing.T) {
 	})
 	t.Run("wrong secret key through the SDK", func(t *testing.T) {
 		cfg := s.awsConfig()
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(s.KeyID, s.Secret[:len(s.Secret)-1]+"x", "")
+		wrong := s.Secret[:len(s.Secret)-1] + "x"
+		if wrong == s.Secret { // the key already ended in x
+			wrong = s.Secret[:len(s.Secret)-1] + "y"
+		}
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(s.KeyID, wrong, "")
 		c := sm.NewFromConfig(cfg, func(o *sm.Options) { o.BaseEndpoint = aws.String(s.URL) })
 		_, err := c.GetSecretValue(ctx(t), &sm.GetSecretValueInput{SecretId: aws.String("sig/a")})
 		wantAPIError(t, err, "InvalidSignatureException", msgMismatch)
