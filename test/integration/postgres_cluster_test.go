@@ -425,13 +425,18 @@ func TestPostgresCluster(t *testing.T) {
 		if runsA > 0 && runsB > 0 {
 			t.Fatalf("the purge ran on both nodes (%d and %d runs)", runsA, runsB)
 		}
-		// One node signs the audit checkpoints.
+		// One node signs the audit checkpoints (it takes the lease at its
+		// first --audit-checkpoint-every tick).
 		signers := 0
-		for _, s := range nodes {
-			if countLines(s.logs.String(), "holding the cluster lease", "lease="+"audit-checkpoint") > 0 {
-				signers++
+		waitFor(t, "a node to take the audit checkpoint lease", 10*time.Second, func() bool {
+			signers = 0
+			for _, s := range nodes {
+				if countLines(s.logs.String(), "holding the cluster lease", "lease="+"audit-checkpoint") > 0 {
+					signers++
+				}
 			}
-		}
+			return signers > 0
+		})
 		if signers != 1 {
 			t.Fatalf("%d nodes took the audit checkpoint lease", signers)
 		}
