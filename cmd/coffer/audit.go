@@ -13,7 +13,6 @@ import (
 	"iter"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +20,9 @@ import (
 
 	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/awsapi"
+	"github.com/coffer-dev/coffer/internal/jobs"
 	"github.com/coffer-dev/coffer/internal/keyring"
+	"github.com/coffer-dev/coffer/internal/postgres"
 	"github.com/coffer-dev/coffer/internal/sqlite"
 )
 
@@ -90,8 +91,8 @@ func auditOrigin(account, region string) string {
 }
 
 // auditStorage is the audit sink contract a store implements for the
-// server (internal/sqlite/audit.go documents it; a store without it cannot
-// run with the audit trail on).
+// server (internal/sqlite/audit.go and internal/postgres/audit.go document
+// it; both adapters implement it).
 type auditStorage interface {
 	awsapi.AuditStore // StageAudit, LookupAudit
 	AuditRecords(ctx context.Context, after uint64, limit int) ([]audit.Record, error)
@@ -101,7 +102,15 @@ type auditStorage interface {
 	AuditCommitted() <-chan struct{}
 }
 
-var _ auditStorage = (*sqlite.DB)(nil)
+var (
+	_ auditStorage = (*sqlite.DB)(nil)
+	_ auditStorage = (*postgres.DB)(nil)
+)
+
+// auditCheckpointLease names the cluster lease of the checkpoint signer:
+// with several nodes on one PostgreSQL database, one node at a time signs
+// the periodic checkpoints (with SQLite the only node always holds it).
+const auditCheckpointLease = "audit-checkpoint"
 
 // metaReader reads meta values (DB and AuditReader both do).
 type metaReader interface {
@@ -143,6 +152,7 @@ func readAuditKey(ctx context.Context, db metaReader, root *keyring.Root, meta, 
 // mirrors and checkpoint signing.
 type auditRuntime struct {
 	db      auditStorage
+	leases  jobs.Leaser
 	log     *slog.Logger
 	signer  *audit.Signer
 	origin  string
@@ -150,7 +160,10 @@ type auditRuntime struct {
 	records uint64
 
 	mirrors []*mirror
-	lastCP  uint64 // size of the newest stored checkpoint
+	lastCP  uint64 // size of the newest checkpoint this node stored (or found at start)
+	// nextCheck is the log size at which the loop next considers a
+	// checkpoint for the records it counts (--audit-checkpoint-records).
+	nextCheck uint64
 
 	mu     sync.Mutex // serializes sync/checkpoint between the loop and Close
 	stop   chan struct{}
@@ -176,10 +189,7 @@ func (a *App) startAudit(ctx context.Context, f auditFlags, stdout io.Writer) (*
 		a.log.Warn("THE AUDIT TRAIL IS OFF (--audit=off): requests are not recorded. Use this only to measure the cost of auditing")
 		return nil, nil, nil
 	}
-	store, ok := a.db.(auditStorage)
-	if !ok {
-		return nil, nil, fmt.Errorf("the audit trail is not available on %s yet, and Coffer does not serve requests it cannot record: use SQLite storage, or start with --audit=off (COFFER_AUDIT=off) to serve WITHOUT an audit trail", a.storageDesc)
-	}
+	store := a.db
 	hk, err := ensureAuditKey(ctx, a.db, a.root, metaAuditHMACKey, purposeAuditHMAC)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit key: %w", err)
@@ -199,7 +209,7 @@ func (a *App) startAudit(ctx context.Context, f auditFlags, stdout io.Writer) (*
 		return nil, nil, err
 	}
 	r := &auditRuntime{
-		db: store, log: a.log, signer: signer, origin: auditOrigin(a.account, a.region),
+		db: store, leases: a.db, log: a.log, signer: signer, origin: auditOrigin(a.account, a.region),
 		every: f.checkpointEvery, records: f.checkpointRecords,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -212,7 +222,10 @@ func (a *App) startAudit(ctx context.Context, f auditFlags, stdout io.Writer) (*
 		}
 		r.lastCP = cp.Size
 	}
-	head, _ := store.AuditHead(ctx)
+	head, err := store.AuditHead(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit log: %w", err)
+	}
 	if f.file != "" {
 		fsink, err := audit.OpenFileSink(f.file, audit.FileOptions{MaxBytes: f.fileMaxBytes, Keep: f.fileKeep})
 		if err != nil {
@@ -251,22 +264,37 @@ func (r *auditRuntime) loop() {
 		case <-r.db.AuditCommitted():
 			r.mu.Lock()
 			r.syncMirrors(ctx)
-			if head, _ := r.db.AuditHead(ctx); head.Size >= r.lastCP+r.records {
-				r.checkpoint(ctx)
+			if head, err := r.db.AuditHead(ctx); err == nil && head.Size >= max(r.nextCheck, r.lastCP+r.records) {
+				// Once per --audit-checkpoint-records records, whoever signs.
+				r.nextCheck = head.Size + r.records
+				if r.isSigner(ctx) {
+					r.checkpoint(ctx)
+				}
 			}
 			r.mu.Unlock()
 		case <-tick.C:
 			r.mu.Lock()
 			r.syncMirrors(ctx)
-			r.checkpoint(ctx)
+			if r.isSigner(ctx) {
+				r.checkpoint(ctx)
+			}
 			r.mu.Unlock()
 		}
 	}
 }
 
+// isSigner reports whether this node signs the periodic checkpoints: it
+// holds the cluster's checkpoint lease (taking it if free).
+func (r *auditRuntime) isSigner(ctx context.Context) bool {
+	ok, err := r.leases.HoldLease(ctx, auditCheckpointLease)
+	return ok && err == nil
+}
+
 // Close stops the loop, brings the mirrors up to date, signs a final
 // checkpoint and closes the mirrors. Call it after the HTTP server has
-// stopped, before the database closes.
+// stopped, before the database closes. Every node signs a final checkpoint
+// when it stops, signer or not, so that a cluster stopped node by node
+// ends with one covering every record.
 func (r *auditRuntime) Close() {
 	if r == nil {
 		return
@@ -283,6 +311,7 @@ func (r *auditRuntime) Close() {
 	ctx := context.Background()
 	r.syncMirrors(ctx)
 	r.checkpoint(ctx)
+	r.leases.ReleaseLease(auditCheckpointLease)
 	r.closeSinks()
 }
 
@@ -373,18 +402,72 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return errUsage
 }
 
-// offlineFlags locate a data directory and its root key for the audit tools.
+// offlineFlags locate a store (SQLite in a data directory, or PostgreSQL)
+// and its root key for the audit tools.
 type offlineFlags struct {
 	dataDir string
+	storage string
+	timeout time.Duration
 	rootKey rootKeyFlags
 }
 
 func (o *offlineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.dataDir, "data-dir", envOr("COFFER_DATA_DIR", "./coffer-data"), "data directory (also COFFER_DATA_DIR)")
+	fs.StringVar(&o.storage, "storage", envOr("COFFER_STORAGE", ""), "the store: sqlite://<data-dir or file.db> or postgres://… (default: SQLite in the data dir; also COFFER_STORAGE)")
+	fs.DurationVar(&o.timeout, "storage-timeout", 30*time.Second, "PostgreSQL connect and statement timeout")
 	o.rootKey.register(fs) // else COFFER_ROOT_KEY; else the development key in <data-dir>/root.key, if present
 }
 
-func (o *offlineFlags) dbPath() string { return filepath.Join(o.dataDir, "coffer.db") }
+// auditSource is what the audit tools read: a SQLite database's audit
+// tables (read-only, also while a server runs) or a PostgreSQL cluster's.
+type auditSource interface {
+	metaReader
+	LookupAudit(ctx context.Context, key, value string, start, end time.Time, before uint64, limit int) ([]audit.Record, error)
+	AuditRecords(ctx context.Context, after uint64, limit int) ([]audit.Record, error)
+	AllAuditRecords(ctx context.Context) iter.Seq2[audit.Record, error]
+	LatestAuditCheckpoint(ctx context.Context) ([]byte, error)
+	// StoredHead returns the chain state stored with the records
+	// (unsigned: evidence, not proof), and false if there is none.
+	StoredHead(ctx context.Context) (audit.ChainState, bool, error)
+	Close() error
+}
+
+type sqliteAuditSource struct{ *sqlite.AuditReader }
+
+func (s sqliteAuditSource) StoredHead(ctx context.Context) (audit.ChainState, bool, error) {
+	return s.AuditHead(ctx)
+}
+
+type pgAuditSource struct{ *postgres.DB }
+
+func (s pgAuditSource) StoredHead(ctx context.Context) (audit.ChainState, bool, error) {
+	st, err := s.AuditHead(ctx)
+	return st, err == nil, err
+}
+
+// spec is the store the flags name.
+func (o *offlineFlags) spec() (storageSpec, error) { return parseStorage(o.storage, o.dataDir) }
+
+// openSource opens the store's audit log for reading, and describes the
+// store (without credentials).
+func (o *offlineFlags) openSource(ctx context.Context) (auditSource, string, error) {
+	spec, err := o.spec()
+	if err != nil {
+		return nil, "", err
+	}
+	if spec.kind == "postgres" {
+		db, err := postgres.Open(ctx, spec.dsn, postgres.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: o.timeout})
+		if err != nil {
+			return nil, "", err
+		}
+		return pgAuditSource{db}, "postgres " + db.String(), nil
+	}
+	r, err := sqlite.OpenAuditReader(spec.path)
+	if err != nil {
+		return nil, "", err
+	}
+	return sqliteAuditSource{r}, spec.path, nil
+}
 
 // root loads the data directory's root key the way the server does, but
 // never creates one (the directory holds data), and checks it.
@@ -427,7 +510,7 @@ func rewrapAuditKeys(ctx context.Context, db *sqlite.DB, old, next *keyring.Root
 
 // storeVerifier returns the data directory's checkpoint origin and public
 // key (from the wrapped signing key: needs the root key).
-func (o *offlineFlags) storeVerifier(ctx context.Context, r *sqlite.AuditReader) (string, ed25519.PublicKey, error) {
+func (o *offlineFlags) storeVerifier(ctx context.Context, r metaReader) (string, ed25519.PublicKey, error) {
 	root, err := o.root(ctx, r)
 	if err != nil {
 		return "", nil, err
@@ -495,18 +578,19 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return helpOK(err)
 	}
 	var (
-		note   []byte
-		pub    ed25519.PublicKey
-		reader *sqlite.AuditReader
-		head   audit.ChainState
-		haveSt bool
+		note      []byte
+		pub       ed25519.PublicKey
+		reader    auditSource
+		storeDesc string
+		head      audit.ChainState
+		haveSt    bool
 	)
 	if file == "" || cpFile == "" {
-		r, err := sqlite.OpenAuditReader(o.dbPath())
+		r, desc, err := o.openSource(ctx)
 		switch {
 		case err == nil:
 			defer r.Close()
-			reader = r
+			reader, storeDesc = r, desc
 		case file == "":
 			return err
 		default:
@@ -514,8 +598,9 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		if file == "" {
 			// Read the state before the records: records appended meanwhile
-			// only extend the log.
-			if head, haveSt, err = r.AuditHead(ctx); err != nil {
+			// (by a running server, or the nodes of a cluster) only extend
+			// the log.
+			if head, haveSt, err = r.StoredHead(ctx); err != nil {
 				return err
 			}
 		}
@@ -553,7 +638,7 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	var records iter.Seq2[audit.Record, error]
-	source := "store " + o.dbPath()
+	source := "store " + storeDesc
 	if file != "" {
 		records = audit.ReadFiles(file)
 		source = "mirror " + file
@@ -639,20 +724,28 @@ func auditCheckpoint(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
 	}
-	if _, err := os.Stat(o.dbPath()); err != nil {
+	spec, err := o.spec()
+	if err != nil {
 		return err
 	}
-	// With the server stopped, sign a checkpoint of everything first.
-	if db, err := sqlite.Open(o.dbPath(), sqlite.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}); err == nil {
-		err = signOffline(ctx, db, &o)
-		db.Close()
-		if err != nil {
+	if spec.kind == "sqlite" {
+		if _, err := os.Stat(spec.path); err != nil {
 			return err
 		}
-	} else if !errors.Is(err, sqlite.ErrLocked) {
-		return err
+		// With the server stopped, sign a checkpoint of everything first.
+		// (A PostgreSQL cluster's nodes sign their own: the one holding
+		// the checkpoint lease, and each node as it stops.)
+		if db, err := sqlite.Open(spec.path, sqlite.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}); err == nil {
+			err = signOffline(ctx, db, &o)
+			db.Close()
+			if err != nil {
+				return err
+			}
+		} else if !errors.Is(err, sqlite.ErrLocked) {
+			return err
+		}
 	}
-	r, err := sqlite.OpenAuditReader(o.dbPath())
+	r, _, err := o.openSource(ctx)
 	if err != nil {
 		return err
 	}
@@ -821,7 +914,7 @@ func auditQuery(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.readOnly != "" && f.readOnly != "true" && f.readOnly != "false" {
 		return errors.New("--read-only must be true or false")
 	}
-	r, err := sqlite.OpenAuditReader(o.dbPath())
+	r, _, err := o.openSource(ctx)
 	if err != nil {
 		return err
 	}
@@ -879,7 +972,7 @@ func auditTail(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return helpOK(err)
 	}
-	r, err := sqlite.OpenAuditReader(o.dbPath())
+	r, _, err := o.openSource(ctx)
 	if err != nil {
 		return err
 	}

@@ -6,17 +6,20 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/postgres"
 	"github.com/coffer-dev/coffer/internal/sqlite"
 )
@@ -25,9 +28,12 @@ import (
 // backup` (store to file) and `coffer restore` (file to store). Rows move
 // exactly as stored — sealed payloads, wrapped key material, JSON
 // documents — so nothing is decrypted and no root key is needed; the
-// destination needs the source's root key to be served. Every copy is
-// verified: per-table row counts and checksums of what was read must equal
-// those of what the destination holds afterwards.
+// destination needs the source's root key to be served. The audit log
+// goes with them, through the stores' audit copy methods (auditcopy.go).
+// Every copy is verified: per-table row counts and checksums of what was
+// read must equal those of what the destination holds afterwards, and the
+// destination's audit log (head, checkpoints) must be the source's, whose
+// hash chain and checkpoints are checked on the way.
 
 // tableSum is a table's row count and an order-independent checksum: the
 // sum, modulo 2^256, of the SHA-256 of each row's canonical encoding.
@@ -175,10 +181,6 @@ func (p *progress) finish() {
 	p.table = ""
 }
 
-func notEmpty(err error) bool {
-	return errors.Is(err, sqlite.ErrNotEmpty) || errors.Is(err, postgres.ErrNotEmpty)
-}
-
 // --- coffer migrate ---
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -186,12 +188,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "source store: sqlite://<data-dir or file.db> or postgres://…")
 	to := fs.String("to", "", "destination store: sqlite://<data-dir or file.db> or postgres://…")
-	force := fs.Bool("force", false, "replace everything the destination holds")
+	force := fs.Bool("force", false, "replace everything the destination holds (but never an audit log: see below)")
 	timeout := fs.Duration("storage-timeout", time.Minute, "PostgreSQL connect and lock timeout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: coffer migrate --from <store> --to <store> [--force]")
-		fmt.Fprintln(stderr, "Copies every record, still encrypted, and verifies counts and checksums. Stop the")
-		fmt.Fprintln(stderr, "Coffer servers using either store first. The destination needs the source's root key.")
+		fmt.Fprintln(stderr, "Copies every record, still encrypted, and the audit log, and verifies counts, checksums")
+		fmt.Fprintln(stderr, "and the audit hash chain. Stop the Coffer servers using either store first. The")
+		fmt.Fprintln(stderr, "destination needs the source's root key. Its audit log must be empty (or already be the")
+		fmt.Fprintln(stderr, "source's, when a copy is run again): audit logs are never deleted.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -232,21 +236,111 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errors.New("the source and the destination are the same store")
 	}
 	fmt.Fprintf(stderr, "copying %s → %s\n", srcDesc, dstDesc)
-	read, err := copyStore(ctx, src, dst, *force, newProgress(stderr))
-	if notEmpty(err) {
-		return fmt.Errorf("%w; nothing was copied (give --force to replace its contents)", err)
-	}
+	p := newProgress(stderr)
+	var (
+		read     *sums
+		srcLog   *logCopy
+		imported bool
+	)
+	err = readSnapshot(ctx, src, func(ctx context.Context) error {
+		var err error
+		if srcLog, err = readLog(ctx, src); err != nil {
+			return err
+		}
+		importIt, err := prepareDestination(ctx, dst, srcLog.sum, *force)
+		if err != nil {
+			return err
+		}
+		if importIt {
+			if err := dst.ImportAudit(ctx, withProgress(srcLog.recs, p, srcLog.sum.Records), srcLog.cps); err != nil {
+				return fmt.Errorf("audit log: %w", err)
+			}
+			imported = true
+		}
+		read, err = copyStore(ctx, src, dst, *force, p)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("copy: %w (the destination is unchanged)", err)
+		return copyFailed("copy", err, imported)
 	}
+	return verifyCopy(ctx, stdout, dst, read, srcLog.sum, fmt.Sprintf("migrated %s → %s", srcDesc, dstDesc))
+}
+
+// errDestNotEmpty is returned when a copy's destination holds data and
+// --force was not given.
+var errDestNotEmpty = errors.New("the destination store is not empty")
+
+func notEmpty(err error) bool {
+	return errors.Is(err, errDestNotEmpty) || errors.Is(err, sqlite.ErrNotEmpty) || errors.Is(err, postgres.ErrNotEmpty)
+}
+
+// prepareDestination checks, before anything is written, that dst can take
+// a copy: no data unless replace, and an audit log that is empty or
+// already the source's (planLog). It reports whether the log must be
+// imported.
+func prepareDestination(ctx context.Context, dst storage, srcLog auditSummary, replace bool) (importLog bool, err error) {
+	if !replace {
+		if table, err := firstNonEmpty(ctx, dst); err != nil {
+			return false, err
+		} else if table != "" {
+			return false, fmt.Errorf("%w (table %s has rows)", errDestNotEmpty, table)
+		}
+	}
+	dstLog, err := storeLog(ctx, dst)
+	if err != nil {
+		return false, err
+	}
+	return planLog(srcLog, dstLog)
+}
+
+// firstNonEmpty names the first table of db's snapshot that has rows ("" if
+// none).
+func firstNonEmpty(ctx context.Context, db snapshotter) (string, error) {
+	found := errors.New("found")
+	var table string
+	err := db.Snapshot(ctx, func(name string, _ []string, rows int64) error {
+		if rows > 0 {
+			table = name
+			return found
+		}
+		return nil
+	}, func([]any) error { return nil })
+	if err != nil && err != found {
+		return "", err
+	}
+	return table, nil
+}
+
+// copyFailed words a failed copy's error: what the destination holds now.
+func copyFailed(what string, err error, imported bool) error {
+	switch {
+	case notEmpty(err):
+		return fmt.Errorf("%w; nothing was copied (give --force to replace its contents)", err)
+	case errors.Is(err, errOtherLog):
+		return fmt.Errorf("%w; nothing was copied", err)
+	case imported:
+		return fmt.Errorf("%s: %w (the destination holds the audit log now but none of the data: run the same command again, it will not import the log twice)", what, err)
+	}
+	return fmt.Errorf("%s: %w (the destination is unchanged)", what, err)
+}
+
+// verifyCopy compares what the destination holds with what was read —
+// tables and audit log — and prints the table of both.
+func verifyCopy(ctx context.Context, stdout io.Writer, dst storage, read *sums, log auditSummary, done string) error {
 	held, err := checksums(ctx, dst)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	if err := compareSums(stdout, read, held); err != nil {
+	heldLog, err := storeLog(ctx, dst)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	errTables := compareSums(stdout, read, held)
+	errLog := compareLog(stdout, log, heldLog)
+	if err := errors.Join(errTables, errLog); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "migrated %s → %s\n", srcDesc, dstDesc)
+	fmt.Fprintln(stdout, done)
 	return nil
 }
 
@@ -280,17 +374,38 @@ func copyStore(ctx context.Context, src, dst snapshotter, replace bool, p *progr
 
 // --- coffer backup / restore ---
 
-// The backup file is JSON lines: a header, then per table a line naming it
-// with its columns and column types followed by one JSON array per row
-// (text as strings, integers as numbers, bytes as standard base64), then a
-// trailer with every table's row count and checksum.
-const snapshotFormat = "coffer-snapshot"
+// The backup file is JSON lines: a header; the audit log — a line with
+// its summary (records, head hash and root, checkpoints), one line per
+// checkpoint (size, root hex, note base64, created) and one line per
+// record in the JSON Lines form of `--audit-file` (seq, prev, hash and the
+// event verbatim); then per table a line naming it with its columns and
+// column types followed by one JSON array per row (text as strings,
+// integers as numbers, bytes as standard base64); then a trailer with
+// every table's row count and checksum. Version 1 files (before the audit
+// log was copied) have no audit section.
+const (
+	snapshotFormat  = "coffer-snapshot"
+	snapshotVersion = 2
+)
 
 type fileHeader struct {
 	Format  string    `json:"format"`
 	Version int       `json:"version"`
 	Created time.Time `json:"created"`
 	Source  string    `json:"source"` // "sqlite" or "postgres"
+}
+
+// fileLog starts the audit section.
+type fileLog struct {
+	Audit bool `json:"audit"`
+	auditSummary
+}
+
+type fileCheckpoint struct {
+	Size    uint64    `json:"size"`
+	Root    string    `json:"root"` // hex
+	Note    []byte    `json:"note"`
+	Created time.Time `json:"created"`
 }
 
 type fileTable struct {
@@ -320,8 +435,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	force := fs.Bool("force", false, "overwrite an existing file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: coffer backup --out FILE [--storage <store> | --data-dir DIR]")
-		fmt.Fprintln(stderr, "Writes a consistent snapshot of the store (one read transaction), still encrypted: the file")
-		fmt.Fprintln(stderr, "holds only what the database holds. A SQLite store must not be in use by a server.")
+		fmt.Fprintln(stderr, "Writes a consistent snapshot of the store (one read transaction) with its audit log, still")
+		fmt.Fprintln(stderr, "encrypted: the file holds only what the database holds. A SQLite store must not be in use")
+		fmt.Fprintln(stderr, "by a server. A store whose audit log does not verify is not backed up.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -376,7 +492,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	read, err := writeBackup(ctx, db, spec.kind, bw, newProgress(stderr))
+	read, log, err := writeBackup(ctx, db, spec.kind, bw, newProgress(stderr))
 	if err != nil {
 		return err
 	}
@@ -390,15 +506,72 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, s := range read.list {
 		rows += s.Rows
 	}
-	fmt.Fprintf(stderr, "wrote %d rows in %d tables to %s\n", rows, len(read.list), *out)
+	fmt.Fprintf(stderr, "wrote %d rows in %d tables, %d audit records and %d audit checkpoints to %s\n", rows, len(read.list), log.Records, log.Checkpoints, *out)
 	return nil
 }
 
-func writeBackup(ctx context.Context, db snapshotter, source string, w io.Writer, p *progress) (*sums, error) {
+// backupSource is what a backup reads.
+type backupSource interface {
+	snapshotter
+	auditLogReader
+}
+
+// writeBackup writes a backup of db (its audit log, then its tables, from
+// one read snapshot) to w and returns the sums of what it read.
+func writeBackup(ctx context.Context, db backupSource, source string, w io.Writer, p *progress) (*sums, auditSummary, error) {
 	enc := json.NewEncoder(w)
-	if err := enc.Encode(fileHeader{Format: snapshotFormat, Version: 1, Created: time.Now().UTC(), Source: source}); err != nil {
-		return nil, err
+	if err := enc.Encode(fileHeader{Format: snapshotFormat, Version: snapshotVersion, Created: time.Now().UTC(), Source: source}); err != nil {
+		return nil, auditSummary{}, err
 	}
+	var (
+		read *sums
+		log  auditSummary
+	)
+	err := readSnapshot(ctx, db, func(ctx context.Context) error {
+		l, err := readLog(ctx, db)
+		if err != nil {
+			return err
+		}
+		log = l.sum
+		if err := writeLog(enc, w, l, p); err != nil {
+			return err
+		}
+		read, err = writeTables(ctx, db, enc, p)
+		return err
+	})
+	if err != nil {
+		return nil, auditSummary{}, err
+	}
+	return read, log, enc.Encode(fileTrailer{End: true, Tables: read.list})
+}
+
+// writeLog writes the audit section.
+func writeLog(enc *json.Encoder, w io.Writer, l *logCopy, p *progress) error {
+	if err := enc.Encode(fileLog{Audit: true, auditSummary: l.sum}); err != nil {
+		return err
+	}
+	for _, c := range l.cps {
+		if err := enc.Encode(fileCheckpoint{Size: c.Size, Root: hex.EncodeToString(c.Root[:]), Note: c.Note, Created: c.Created.UTC()}); err != nil {
+			return err
+		}
+	}
+	var line []byte
+	for r, err := range withProgress(l.recs, p, l.sum.Records) {
+		if err != nil {
+			return err
+		}
+		if line, err = audit.AppendRecordLine(line[:0], &r); err != nil {
+			return err
+		}
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTables writes the table sections.
+func writeTables(ctx context.Context, db snapshotter, enc *json.Encoder, p *progress) (*sums, error) {
 	read := &sums{}
 	var (
 		pending *fileTable // written before its first row, when its types are known
@@ -448,10 +621,7 @@ func writeBackup(ctx context.Context, db snapshotter, source string, w io.Writer
 	if err != nil {
 		return nil, err
 	}
-	if err := flushHeader(nil); err != nil {
-		return nil, err
-	}
-	return read, enc.Encode(fileTrailer{End: true, Tables: read.list})
+	return read, flushHeader(nil)
 }
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -459,11 +629,14 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	dataDir, store, timeout := storeFlags(fs)
 	in := fs.String("in", "", `backup file to load ("-" for standard input)`)
-	force := fs.Bool("force", false, "replace everything the store holds")
+	force := fs.Bool("force", false, "replace everything the store holds (but never an audit log: see below)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: coffer restore --in FILE [--storage <store> | --data-dir DIR] [--force]")
-		fmt.Fprintln(stderr, "Loads a backup into an empty store (or, with --force, replaces its contents) in one")
-		fmt.Fprintln(stderr, "transaction, after checking the file's counts and checksums.")
+		fmt.Fprintln(stderr, "Loads a backup into an empty store (or, with --force, replaces its contents), after")
+		fmt.Fprintln(stderr, "checking the whole file: counts, checksums, the audit hash chain and checkpoints. The")
+		fmt.Fprintln(stderr, "store's audit log must be empty (or already be the backup's, when a restore is run")
+		fmt.Fprintln(stderr, "again): audit logs are never deleted. From standard input the file is checked while it")
+		fmt.Fprintln(stderr, "loads, so a damaged one can leave the audit log loaded without the data.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -482,8 +655,17 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var r io.Reader = os.Stdin
 	if *in != "-" {
+		// Check the whole file before anything is written.
 		f, err := os.Open(*in)
 		if err != nil {
+			return err
+		}
+		_, err = readBackup(bufio.NewReaderSize(f, 1<<20), func(string, []string, []any) error { return nil }, newProgress(io.Discard))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w (nothing was restored)", *in, err)
+		}
+		if f, err = os.Open(*in); err != nil {
 			return err
 		}
 		defer f.Close()
@@ -500,41 +682,133 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer db.Close()
 	fmt.Fprintf(stderr, "restoring %s into %s\n", *in, desc)
+	p := newProgress(stderr)
+	b, err := openBackup(bufio.NewReaderSize(r, 1<<20))
+	if err != nil {
+		return err
+	}
+	importLog, err := prepareDestination(ctx, db, b.log, *force)
+	if err != nil {
+		return copyFailed("restore", err, false)
+	}
+	imported := false
+	if importLog {
+		if err := db.ImportAudit(ctx, withProgress(b.records(), p, b.log.Records), b.cps); err != nil {
+			return copyFailed("restore", fmt.Errorf("audit log: %w", err), false)
+		}
+		imported = true
+	} else {
+		for _, err := range b.records() { // already there: read past it
+			if err != nil {
+				return copyFailed("restore", err, false)
+			}
+		}
+	}
 	var trailer *fileTrailer
 	err = db.Load(ctx, *force, func(put func(string, []string, []any) error) error {
 		var err error
-		trailer, err = readBackup(bufio.NewReaderSize(r, 1<<20), put, newProgress(stderr))
+		trailer, err = b.tables(put, p)
 		return err
 	})
-	if notEmpty(err) {
-		return fmt.Errorf("%w; nothing was restored (give --force to replace its contents)", err)
-	}
 	if err != nil {
-		return fmt.Errorf("restore: %w (the store is unchanged)", err)
+		return copyFailed("restore", err, imported)
 	}
-	held, err := checksums(ctx, db)
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	if err := compareSums(stdout, &sums{list: trailer.Tables}, held); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "restored %s into %s\n", *in, desc)
-	return nil
+	return verifyCopy(ctx, stdout, db, &sums{list: trailer.Tables}, b.log, fmt.Sprintf("restored %s into %s", *in, desc))
 }
 
-// readBackup streams a backup file into put and checks it against its
-// trailer (so that a truncated or altered file loads nothing).
-func readBackup(r io.Reader, put func(string, []string, []any) error, p *progress) (*fileTrailer, error) {
+// backupReader reads a backup file in order: openBackup reads the header
+// and the audit log's summary and checkpoints, records its records, tables
+// the rest.
+type backupReader struct {
+	dec *json.Decoder
+	hdr fileHeader
+	log auditSummary
+	cps []audit.StoredCheckpoint
+}
+
+func openBackup(r io.Reader) (*backupReader, error) {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
-	var h fileHeader
-	if err := dec.Decode(&h); err != nil || h.Format != snapshotFormat {
+	b := &backupReader{dec: dec}
+	if err := dec.Decode(&b.hdr); err != nil || b.hdr.Format != snapshotFormat {
 		return nil, errors.New("not a Coffer backup file")
 	}
-	if h.Version != 1 {
-		return nil, fmt.Errorf("backup format version %d is not supported by this Coffer", h.Version)
+	switch b.hdr.Version {
+	case 1: // no audit log
+		b.log = summarize(audit.ChainState{}, nil)
+		return b, nil
+	case snapshotVersion:
+	default:
+		return nil, fmt.Errorf("backup format version %d is not supported by this Coffer", b.hdr.Version)
 	}
+	var l fileLog
+	if err := dec.Decode(&l); err != nil || !l.Audit {
+		return nil, errors.New("backup file: expected the audit log's summary after the header")
+	}
+	b.log = l.auditSummary
+	for i := 0; i < l.Checkpoints; i++ {
+		var c fileCheckpoint
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("backup file: audit checkpoint %d: %w", i+1, err)
+		}
+		root, err := hex.DecodeString(c.Root)
+		if err != nil || len(root) != 32 {
+			return nil, fmt.Errorf("backup file: audit checkpoint %d: bad root", i+1)
+		}
+		b.cps = append(b.cps, audit.StoredCheckpoint{Size: c.Size, Root: [32]byte(root), Note: c.Note, Created: c.Created})
+	}
+	if got := summarize(audit.ChainState{}, b.cps); got.CheckpointSum != l.CheckpointSum {
+		return nil, errors.New("backup file: the audit checkpoints do not match their checksum (damaged file?)")
+	}
+	return b, nil
+}
+
+// records reads the audit log's records, checking them against the
+// summary; it must be read to the end before tables.
+func (b *backupReader) records() iter.Seq2[audit.Record, error] {
+	n := b.log.Records
+	if b.hdr.Version < snapshotVersion {
+		n = 0
+	}
+	raw := func(yield func(audit.Record, error) bool) {
+		for i := uint64(1); i <= n; i++ {
+			var line json.RawMessage
+			if err := b.dec.Decode(&line); err != nil {
+				yield(audit.Record{}, fmt.Errorf("backup file: audit record %d: %w", i, err))
+				return
+			}
+			r, err := audit.ParseRecordLine(line)
+			if err != nil {
+				yield(audit.Record{}, fmt.Errorf("backup file: audit record %d: %w", i, err))
+				return
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+	return checkedRecords(raw, b.log, "the backup's")
+}
+
+// readBackup reads and checks a whole backup file: the audit log (every
+// record, the head, every checkpoint against the records) and the tables,
+// which go to put, against the trailer (so that a truncated or altered
+// file loads nothing).
+func readBackup(r io.Reader, put func(string, []string, []any) error, p *progress) (*fileTrailer, error) {
+	b, err := openBackup(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := audit.CheckImport(b.records(), b.cps, func(*audit.Record) error { return nil }); err != nil {
+		return nil, fmt.Errorf("backup file: audit log: %w", err)
+	}
+	return b.tables(put, p)
+}
+
+// tables streams the table sections into put and checks them against the
+// trailer.
+func (b *backupReader) tables(put func(string, []string, []any) error, p *progress) (*fileTrailer, error) {
+	dec := b.dec
 	read := &sums{}
 	for {
 		var line struct {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/jobs"
 	"github.com/coffer-dev/coffer/internal/kms"
@@ -31,6 +33,8 @@ type storage interface {
 	jobs.Leaser
 	metaStore
 	snapshotter
+	auditStorage
+	auditCopier
 	Close() error
 }
 
@@ -48,9 +52,35 @@ type snapshotter interface {
 	Load(ctx context.Context, replace bool, src func(put func(table string, cols []string, vals []any) error) error) error
 }
 
+// auditCopier moves an audit log between stores (migrate, backup,
+// restore), whatever each store's layout; see copyAudit in snapshot.go.
+type auditCopier interface {
+	// AuditCheckpoints returns every stored checkpoint, by size.
+	AuditCheckpoints(ctx context.Context) ([]audit.StoredCheckpoint, error)
+	// AllAuditRecords iterates over the whole log in seq order, as stored
+	// (nothing checked). It stops after yielding an error.
+	AllAuditRecords(ctx context.Context) iter.Seq2[audit.Record, error]
+	// ImportAudit writes a whole log (records from seq 1 and the
+	// checkpoints) into the store's audit log, which must be empty
+	// (ErrNotEmpty), in one transaction, checking it with
+	// audit.CheckImport: an edited, missing or reordered record, or a
+	// checkpoint that does not match the records, fails the import and
+	// nothing is written.
+	ImportAudit(ctx context.Context, recs iter.Seq2[audit.Record, error], cps []audit.StoredCheckpoint) error
+}
+
+// readSnapshotter is implemented by stores that other processes write
+// while a copy runs (PostgreSQL): within ReadSnapshot, Snapshot,
+// AuditHead, AuditCheckpoints and AllAuditRecords read one consistent
+// snapshot. A SQLite store needs none: the copying process holds it alone.
+type readSnapshotter interface {
+	ReadSnapshot(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
 var (
-	_ storage = (*sqlite.DB)(nil)
-	_ storage = (*postgres.DB)(nil)
+	_ readSnapshotter = (*postgres.DB)(nil)
+	_ storage         = (*sqlite.DB)(nil)
+	_ storage         = (*postgres.DB)(nil)
 )
 
 // storageSpec is a parsed --storage value.

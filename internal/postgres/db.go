@@ -1,6 +1,7 @@
 // Package postgres implements every Coffer store contract (secrets.Store,
-// kms.Store, identity.Store, txn.Beginner, the meta table, cluster leases
-// and snapshots) on a PostgreSQL database shared by any number of Coffer
+// kms.Store, identity.Store, txn.Beginner, the meta table, cluster leases,
+// snapshots and the audit sink: one hash chain for the cluster, see
+// audit.go) on a PostgreSQL database shared by any number of Coffer
 // nodes.
 //
 // Nothing is cached across requests that another node could change: every
@@ -61,6 +62,13 @@ type DB struct {
 	ak        accessKeyCache
 	lease     leaser
 	closeOnce sync.Once
+
+	// The audit sink's notifications (audit.go).
+	auditNotify   chan struct{}
+	auditPollOnce sync.Once
+	auditStop     chan struct{}
+	auditDone     chan struct{}
+	auditGroup    auditGroup
 }
 
 // Options tunes a DB. The zero value is fine.
@@ -123,7 +131,9 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool, cfg: cfg, schema: schema, timeout: o.Timeout, log: o.Log}
+	db := &DB{pool: pool, cfg: cfg, schema: schema, timeout: o.Timeout, log: o.Log,
+		auditNotify: make(chan struct{}, 1), auditStop: make(chan struct{}), auditDone: make(chan struct{}),
+		auditGroup: auditGroup{in: make(chan *auditReq, maxAuditGroup), stop: make(chan struct{}), done: make(chan struct{})}}
 	mctx, cancel := context.WithTimeout(ctx, 4*o.Timeout)
 	defer cancel()
 	if err := db.migrate(mctx); err != nil {
@@ -150,6 +160,10 @@ func (db *DB) Schema() string { return db.schema }
 // Close releases the leases this node holds and closes every connection.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.closeAuditGroup()
+		close(db.auditStop)
+		db.auditPollOnce.Do(func() { close(db.auditDone) }) // no poller started
+		<-db.auditDone
 		db.lease.close()
 		db.pool.Close()
 	})

@@ -39,17 +39,26 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = conn.Exec(ctx, "DELETE FROM meta; DELETE FROM secrets; DELETE FROM secret_versions; DELETE FROM kms_keys; DELETE FROM kms_aliases; DELETE FROM access_keys; DELETE FROM iam_docs")
+		_, err = conn.Exec(ctx, `DELETE FROM meta; DELETE FROM secrets; DELETE FROM secret_versions; DELETE FROM kms_keys;
+			DELETE FROM kms_aliases; DELETE FROM access_keys; DELETE FROM iam_docs;
+			DELETE FROM audit_records; DELETE FROM audit_resources; DELETE FROM audit_checkpoints;
+			UPDATE audit_state SET state = decode('01' || repeat('00', 40), 'hex')`)
 		conn.Close(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		db, err := postgres.Open(ctx, dsn, postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
+		var nodes [2]*postgres.DB
+		for i := range nodes {
+			db, err := postgres.Open(ctx, dsn, postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			nodes[i] = db
 		}
-		t.Cleanup(func() { db.Close() })
-		return storetest.Stores{Secrets: db, KMS: db, Identity: db, Units: db, Meta: db}
+		a, b := nodes[0], nodes[1]
+		return storetest.Stores{Secrets: a, KMS: a, Identity: a, Units: a, Meta: a, Audit: a,
+			Peer: &storetest.Stores{Secrets: b, KMS: b, Identity: b, Units: b, Meta: b, Audit: b}}
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/coffer-dev/coffer/internal/txn"
 )
@@ -13,12 +14,16 @@ import (
 // transaction, begun by the unit's first write. A unit is used by one
 // goroutine at a time, like the request that owns it.
 type Unit struct {
-	db *DB
-	tx pgx.Tx // nil until the first write
+	db   *DB
+	conn *pgxpool.Conn // held from the first write until the unit ends
+	tx   pgx.Tx        // nil until the first write
 	// locks are the advisory lock keys this unit's transaction holds
 	// (they are released when it ends).
-	locks    map[int64]struct{}
-	after    []func() // run after a successful commit
+	locks map[int64]struct{}
+	after []func() // run after a successful commit
+	// audit holds the records staged by StageAudit; Commit chains and
+	// writes them last (audit.go).
+	audit    []stagedAudit
 	finished bool
 }
 
@@ -67,11 +72,16 @@ func (u *Unit) transaction(ctx context.Context) (pgx.Tx, error) {
 		return nil, ErrUnitFinished
 	}
 	if u.tx == nil {
-		tx, err := u.db.pool.Begin(ctx)
+		c, err := u.db.pool.Acquire(ctx)
 		if err != nil {
 			return nil, err
 		}
-		u.tx = tx
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			c.Release()
+			return nil, err
+		}
+		u.conn, u.tx = c, tx
 	}
 	return u.tx, nil
 }
@@ -112,24 +122,52 @@ func (u *Unit) tryLock(ctx context.Context, key string) (bool, error) {
 }
 
 // Commit commits the unit's transaction (if it began one) and releases
-// its locks.
+// its locks. Staged audit records are chained and written by the
+// transaction's last statement, sent with the COMMIT in one round trip
+// (see audit.go); the records of a unit with no other write are committed
+// by the node's audit group commit, with those of other such units.
 func (u *Unit) Commit() error {
 	if u.finished {
 		return ErrUnitFinished
 	}
 	u.finished = true
-	if u.tx != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), u.db.timeout)
-		defer cancel()
-		if err := u.tx.Commit(ctx); err != nil {
-			u.tx.Rollback(ctx)
-			return err
-		}
+	if u.tx == nil && len(u.audit) == 0 {
+		u.done()
+		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), u.db.timeout)
+	defer cancel()
+	var err error
+	switch {
+	case u.tx == nil: // audit records only: with other such units
+		err = u.db.commitAuditAlone(u.audit)
+	case len(u.audit) == 0:
+		err = u.tx.Commit(ctx)
+		u.conn.Release()
+	default:
+		b := auditBatch(u.audit)
+		b.Queue("COMMIT")
+		err = u.conn.SendBatch(ctx, b).Close()
+		// The transaction ended with the batch's COMMIT unless a statement
+		// failed (then the server skipped the rest): roll back what is left.
+		if st := u.conn.Conn().PgConn().TxStatus(); err != nil && st != 'I' && !u.conn.Conn().IsClosed() {
+			u.conn.Exec(ctx, "ROLLBACK")
+		}
+		u.conn.Release()
+	}
+	u.tx, u.conn = nil, nil
+	if err != nil {
+		return err
+	}
+	u.done()
+	return nil
+}
+
+// done runs the after-commit functions.
+func (u *Unit) done() {
 	for _, f := range u.after {
 		f()
 	}
-	return nil
 }
 
 // Rollback discards the unit's writes and releases its locks.
@@ -142,6 +180,8 @@ func (u *Unit) Rollback() {
 		ctx, cancel := context.WithTimeout(context.Background(), u.db.timeout)
 		defer cancel()
 		u.tx.Rollback(ctx)
+		u.conn.Release()
+		u.tx, u.conn = nil, nil
 	}
 }
 

@@ -16,6 +16,6 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return storetest.Stores{Secrets: db, KMS: db, Identity: db, Units: db, Meta: db}
+		return storetest.Stores{Secrets: db, KMS: db, Identity: db, Units: db, Meta: db, Audit: db}
 	})
 }

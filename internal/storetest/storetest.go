@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of Coffer's store contracts
-// (secrets.Store, kms.Store, identity.Store, txn.Beginner and the meta
-// table): the behaviour every storage adapter must have, written once and
+// (secrets.Store, kms.Store, identity.Store, txn.Beginner, the meta table
+// and the audit sink): the behaviour every storage adapter must have, written once and
 // run against each adapter (internal/sqlite always, internal/postgres
 // whenever a database is reachable).
 //
@@ -30,6 +30,11 @@ type Stores struct {
 	Units    txn.Beginner
 	// Meta is optional; nil skips the meta tests.
 	Meta Meta
+	// Audit is the audit sink; nil skips the audit tests.
+	Audit AuditStore
+	// Peer, if not nil, is a second handle on the same store — another
+	// node of a cluster (PostgreSQL) — for tests of concurrent handles.
+	Peer *Stores
 }
 
 // Meta is the key/value table cmd/coffer keeps facts in (account id,
@@ -53,6 +58,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("Identity", func(t *testing.T) { RunIdentity(t, open) })
 	t.Run("Meta", func(t *testing.T) { RunMeta(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { RunConcurrency(t, open) })
+	t.Run("Audit", func(t *testing.T) { RunAudit(t, open) })
 }
 
 // subtests runs each named test with its own stores.

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	_ "github.com/mattn/go-sqlite3"
 
-	"github.com/coffer-dev/coffer/internal/postgres/pgtest"
 )
 
 // When the audit record cannot be written, the request fails with an
@@ -78,16 +77,4 @@ func TestAuditFailClosed(t *testing.T) {
 	}
 	s.stop(syscall.SIGTERM)
 	expectVerify(t, "log after the outage", 0, "", "--data-dir", s.DataDir)
-}
-
-// A store without an audit sink (PostgreSQL, for now) cannot serve with
-// the audit trail on: the server refuses to start rather than serve
-// requests it cannot record.
-func TestAuditRequiresASink(t *testing.T) {
-	dsn := pgtest.Schema(t, pgtest.DSN(t))
-	env := append(clusterEnv(dsn), "COFFER_AUDIT=on") // the later setting wins
-	_, errOut, code := cofferRun(t, env, "server", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
-	if code == 0 || !strings.Contains(errOut, "audit trail is not available") {
-		t.Fatalf("server with PostgreSQL and the audit trail on: exit %d\n%s", code, errOut)
-	}
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,9 +15,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/keyring"
@@ -35,11 +38,64 @@ func clusterEnv(dsn string) []string {
 		"COFFER_ROOT_KEY=" + keyring.EncodeKey(raw),
 		"COFFER_ROOT_ACCESS_KEY_ID=" + identity.NewAccessKeyID(),
 		"COFFER_ROOT_SECRET_ACCESS_KEY=" + identity.NewSecretAccessKey(),
-		// PostgreSQL has no audit sink yet, and the server refuses to serve
-		// requests it cannot record unless told to run without an audit
-		// trail. Remove when internal/postgres implements the sink.
-		"COFFER_AUDIT=off",
 	}
+}
+
+// requestID returns the request ID of an SDK call's result.
+func requestID(md middleware.Metadata) string {
+	id, _ := awsmw.GetRequestIDMetadata(md)
+	return id
+}
+
+// lookupEventIDs asks s's CloudTrail LookupEvents for the events with one
+// attribute (all pages) and returns their event IDs.
+func lookupEventIDs(t *testing.T, s *server, key, value string) []string {
+	t.Helper()
+	var ids []string
+	token := ""
+	for {
+		body := fmt.Sprintf(`{"LookupAttributes":[{"AttributeKey":%q,"AttributeValue":%q}]`, key, value)
+		if token != "" {
+			body += fmt.Sprintf(`,"NextToken":%q`, token)
+		}
+		status, errType, out := s.callJSON(t, s.KeyID, s.Secret, "", "cloudtrail", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents", body+"}")
+		if status != 200 {
+			t.Fatalf("LookupEvents %s=%s: %d %s %s", key, value, status, errType, out)
+		}
+		var o lookupOutput
+		if err := json.Unmarshal(out, &o); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range o.Events {
+			ids = append(ids, e.EventId)
+		}
+		if token = o.NextToken; token == "" {
+			return ids
+		}
+	}
+}
+
+// verifyAuditLog runs `coffer audit verify` on a store (args pick it and,
+// optionally, a checkpoint file) and fails unless it verifies against a
+// signed checkpoint.
+func verifyAuditLog(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	out, errOut, code := cofferRun(t, env, append([]string{"audit", "verify"}, args...)...)
+	if code != 0 || !strings.HasPrefix(out, "OK: ") || !strings.Contains(out, "signed checkpoint") {
+		t.Fatalf("coffer audit verify %v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	t.Logf("coffer audit verify %v: %s", args, strings.TrimSpace(out))
+	return out
+}
+
+// storeEvents reads every event of a store with `coffer audit query --json`.
+func storeEvents(t *testing.T, env []string, args ...string) []map[string]any {
+	t.Helper()
+	out, errOut, code := cofferRun(t, env, append([]string{"audit", "query", "--json", "--limit", "1000000"}, args...)...)
+	if code != 0 {
+		t.Fatalf("coffer audit query %v: exit %d %s", args, code, errOut)
+	}
+	return parseAuditLines(t, out)
 }
 
 // apiCode returns the AWS error code of err ("" if none).
@@ -114,23 +170,29 @@ const purgeJob = "job=purge-deleted-secrets"
 func TestPostgresCluster(t *testing.T) {
 	dsn := pgtest.Schema(t, pgtest.DSN(t))
 	env := clusterEnv(dsn)
-	args := []string{"--purge-interval", "300ms", "--log-level", "debug", "--storage-timeout", "5s"}
+	args := []string{"--purge-interval", "300ms", "--log-level", "debug", "--storage-timeout", "5s", "--audit-checkpoint-every", "1s"}
 	a := startServer(t, serverOpts{args: args, env: env})
 	b := startServer(t, serverOpts{args: args, env: env})
 	nodes := []*server{a, b}
+	// requests are the request IDs of calls to each node, looked for in
+	// the cluster's one audit log at the end.
+	requests := map[*server][]string{}
 
 	t.Run("ReadAfterWrite", func(t *testing.T) {
 		c := ctx(t)
 		name := "cluster/raw"
-		if _, err := a.sm().CreateSecret(c, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("one"), ClientRequestToken: aws.String(newToken())}); err != nil {
+		created, err := a.sm().CreateSecret(c, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("one"), ClientRequestToken: aws.String(newToken())})
+		if err != nil {
 			t.Fatal(err)
 		}
+		requests[a] = append(requests[a], requestID(created.ResultMetadata))
 		get := func(s *server) string {
 			t.Helper()
 			out, err := s.sm().GetSecretValue(c, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
 			if err != nil {
 				t.Fatal(err)
 			}
+			requests[s] = append(requests[s], requestID(out.ResultMetadata))
 			return aws.ToString(out.SecretString)
 		}
 		if v := get(b); v != "one" {
@@ -363,6 +425,21 @@ func TestPostgresCluster(t *testing.T) {
 		if runsA > 0 && runsB > 0 {
 			t.Fatalf("the purge ran on both nodes (%d and %d runs)", runsA, runsB)
 		}
+		// One node signs the audit checkpoints (it takes the lease at its
+		// first --audit-checkpoint-every tick).
+		signers := 0
+		waitFor(t, "a node to take the audit checkpoint lease", 10*time.Second, func() bool {
+			signers = 0
+			for _, s := range nodes {
+				if countLines(s.logs.String(), "holding the cluster lease", "lease="+"audit-checkpoint") > 0 {
+					signers++
+				}
+			}
+			return signers > 0
+		})
+		if signers != 1 {
+			t.Fatalf("%d nodes took the audit checkpoint lease", signers)
+		}
 		if runsB > 0 {
 			leader, follower = b, a
 		}
@@ -418,5 +495,45 @@ func TestPostgresCluster(t *testing.T) {
 			_, err := follower.sm().DescribeSecret(c, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 			return apiCode(err) == "ResourceNotFoundException"
 		})
+	})
+
+	// One audit log for the cluster: both nodes' requests are in it, in one
+	// hash chain that `coffer audit verify` proves against the checkpoint
+	// the cluster signed, and LookupEvents on either node finds them.
+	t.Run("OneAuditLog", func(t *testing.T) {
+		verifyAuditLog(t, env, "--storage", dsn)
+		evs := storeEvents(t, env, "--storage", dsn)
+		seen := map[string]bool{}
+		seqs := make([]int, 0, len(evs))
+		for _, ev := range evs {
+			if id, ok := ev["requestID"].(string); ok {
+				seen[id] = true
+			}
+			seqs = append(seqs, int(ev["_seq"].(float64)))
+		}
+		slices.Sort(seqs)
+		for i, seq := range seqs {
+			if seq != i+1 {
+				t.Fatalf("the log's seqs are not 1..%d: %d at %d", len(seqs), seq, i)
+			}
+		}
+		for i, s := range nodes {
+			if len(requests[s]) == 0 {
+				t.Fatalf("no requests recorded for node %d", i)
+			}
+			for _, id := range requests[s] {
+				if !seen[id] {
+					t.Errorf("request %s on node %d is not in the audit log", id, i)
+				}
+			}
+		}
+		t.Logf("%d records; %d and %d requests of the nodes found", len(evs), len(requests[a]), len(requests[b]))
+		// LookupEvents on the surviving node finds events of both nodes:
+		// the alias was created on B, the key on A.
+		for _, name := range []string{"CreateKey", "CreateAlias", "PutSecretValue"} {
+			if ids := lookupEventIDs(t, follower, "EventName", name); len(ids) == 0 {
+				t.Errorf("LookupEvents EventName=%s on the surviving node: nothing", name)
+			}
+		}
 	})
 }

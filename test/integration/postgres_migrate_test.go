@@ -204,9 +204,35 @@ func mustCoffer(t *testing.T, env []string, args ...string) string {
 	return out
 }
 
+// exportCheckpoint signs (SQLite, server stopped) and exports a store's
+// newest audit checkpoint with `coffer audit checkpoint`; storeArgs pick
+// the store.
+func exportCheckpoint(t *testing.T, env []string, storeArgs ...string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "checkpoint")
+	if out, errOut, code := cofferRun(t, env, append(append([]string{"audit", "checkpoint"}, storeArgs...), "--out", f)...); code != 0 {
+		t.Fatalf("coffer audit checkpoint %v: exit %d\n%s%s", storeArgs, code, out, errOut)
+	}
+	return f
+}
+
+// eventIDs returns the event IDs of a store's events named name.
+func eventIDs(t *testing.T, env []string, name string, storeArgs ...string) []string {
+	t.Helper()
+	var ids []string
+	for _, ev := range storeEvents(t, env, append([]string{"--event-name", name}, storeArgs...)...) {
+		ids = append(ids, ev["eventID"].(string))
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // TestMigrateRoundTrip copies a store SQLite → PostgreSQL → SQLite and
 // through backup files, and serves each copy: every secret reads back
-// identical (values, versions, labels, tags, timestamps).
+// identical (values, versions, labels, tags, timestamps), and the audit
+// log comes along: each copy's log verifies against the source's newest
+// signed checkpoint, and LookupEvents on the copy finds the source's
+// events.
 func TestMigrateRoundTrip(t *testing.T) {
 	base := pgtest.DSN(t)
 	pg1, pg2 := pgtest.Schema(t, base), pgtest.Schema(t, base)
@@ -215,7 +241,10 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Helper()
 		return startServer(t, serverOpts{dataDir: dataDir, env: append(slices.Clone(env), "COFFER_STORAGE="+storage)})
 	}
-	var wantKMS kmsState
+	var (
+		wantKMS     kmsState
+		wantCreates []string // event IDs of the original's CreateSecret events
+	)
 	check := func(what string, s *server, want []secretState) {
 		t.Helper()
 		got := capture(t, s)
@@ -224,6 +253,11 @@ func TestMigrateRoundTrip(t *testing.T) {
 		}
 		if d := cmp.Diff(wantKMS, captureKMS(t, s)); d != "" {
 			t.Fatalf("%s: KMS differs from the original (-want +got):\n%s", what, d)
+		}
+		ids := lookupEventIDs(t, s, "EventName", "CreateSecret")
+		slices.Sort(ids)
+		if d := cmp.Diff(wantCreates, ids); d != "" {
+			t.Fatalf("%s: LookupEvents EventName=CreateSecret differs from the original's events (-want +got):\n%s", what, d)
 		}
 		s.stop(syscall.SIGTERM)
 	}
@@ -238,12 +272,24 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Fatalf("captured %d secrets, KMS %+v", len(want), wantKMS)
 	}
 	s1.stop(syscall.SIGTERM)
+	wantCreates = eventIDs(t, env, "CreateSecret", "--data-dir", d1)
+	if len(wantCreates) != 25 {
+		t.Fatalf("%d CreateSecret events in the original's audit log", len(wantCreates))
+	}
+	// The original's newest checkpoint (signed now, with the server stopped:
+	// it covers the whole log). Each copy must verify against the newest
+	// checkpoint of what it was copied from.
+	cp1 := exportCheckpoint(t, env, "--data-dir", d1)
 
 	mustCoffer(t, nil, "migrate", "--from", "sqlite://"+d1, "--to", pg1)
+	verifyAuditLog(t, env, "--storage", pg1, "--checkpoint", cp1)
 	check("SQLite → PostgreSQL", serve(t.TempDir(), pg1), want)
+	cpPG1 := exportCheckpoint(t, env, "--storage", pg1) // the log grew: the check's requests
 
 	d3 := filepath.Join(t.TempDir(), "back")
 	mustCoffer(t, nil, "migrate", "--from", pg1, "--to", "sqlite://"+d3)
+	verifyAuditLog(t, env, "--data-dir", d3, "--storage", "", "--checkpoint", cpPG1)
+	verifyAuditLog(t, env, "--data-dir", d3, "--storage", "", "--checkpoint", cp1) // and still against the original's
 	check("SQLite → PostgreSQL → SQLite", serve(d3, ""), want)
 
 	// The copy is still encrypted under the original root key.
@@ -267,17 +313,25 @@ func TestMigrateRoundTrip(t *testing.T) {
 	// Backups: SQLite → file → SQLite, PostgreSQL → file → PostgreSQL.
 	dir := t.TempDir()
 	f1, f2 := filepath.Join(dir, "sqlite.backup"), filepath.Join(dir, "pg.backup")
+	cp3 := exportCheckpoint(t, env, "--data-dir", d3, "--storage", "")
 	mustCoffer(t, nil, "backup", "--data-dir", d3, "--out", f1)
 	d4 := filepath.Join(t.TempDir(), "restored")
 	mustCoffer(t, nil, "restore", "--in", f1, "--data-dir", d4)
 	if _, errOut, err := coffer(t, nil, "restore", "--in", f1, "--data-dir", d4); err == nil || !strings.Contains(errOut, "not empty") {
 		t.Fatalf("restoring into a non-empty store: %v\n%s", err, errOut)
 	}
+	// --force replaces the data; the audit log is the backup's already.
 	mustCoffer(t, nil, "restore", "--in", f1, "--data-dir", d4, "--force")
+	verifyAuditLog(t, env, "--data-dir", d4, "--storage", "", "--checkpoint", cp3)
 	check("SQLite backup restored", serve(d4, ""), want)
+	// A store whose audit log is another one is never overwritten.
+	if _, errOut, err := coffer(t, nil, "restore", "--in", f1, "--data-dir", d4, "--force"); err == nil || !strings.Contains(errOut, "another audit log") {
+		t.Fatalf("restoring over another audit log: %v\n%s", err, errOut)
+	}
 
 	mustCoffer(t, []string{"COFFER_STORAGE=" + pg1}, "backup", "--out", f2)
 	mustCoffer(t, []string{"COFFER_STORAGE=" + pg2}, "restore", "--in", f2)
+	verifyAuditLog(t, env, "--storage", pg2, "--checkpoint", cpPG1)
 	check("PostgreSQL backup restored", serve(t.TempDir(), pg2), want)
 
 	// A damaged file loads nothing.
@@ -285,12 +339,25 @@ func TestMigrateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	damaged := filepath.Join(dir, "damaged.backup")
-	if err := os.WriteFile(damaged, bytes.Replace(b, []byte(`"bulk/07"`), []byte(`"bulk/7x"`), 1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d5 := filepath.Join(t.TempDir(), "damaged")
-	if _, errOut, err := coffer(t, nil, "restore", "--in", damaged, "--data-dir", d5); err == nil || !strings.Contains(errOut, "checksum") {
-		t.Fatalf("restoring a damaged file: %v\n%s", err, errOut)
+	for _, c := range []struct{ what, old, new, want string }{
+		{"a secret's row", `["bulk/07",`, `["bulk/7x",`, "checksum"},
+		{"an audit record", `"name":"bulk/07"`, `"name":"bulk/7x"`, "does not verify at seq"},
+	} {
+		damaged := filepath.Join(dir, "damaged.backup")
+		changed := bytes.Replace(b, []byte(c.old), []byte(c.new), 1)
+		if bytes.Equal(changed, b) {
+			t.Fatalf("%s: %s is not in the backup", c.what, c.old)
+		}
+		if err := os.WriteFile(damaged, changed, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d5 := filepath.Join(t.TempDir(), "damaged")
+		_, errOut, err := coffer(t, nil, "restore", "--in", damaged, "--data-dir", d5)
+		if err == nil || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "nothing was restored") {
+			t.Fatalf("restoring a file with a damaged %s: %v\n%s", c.what, err, errOut)
+		}
+		if _, err := os.Stat(filepath.Join(d5, "coffer.db")); err == nil {
+			t.Fatalf("restoring a file with a damaged %s created a store", c.what)
+		}
 	}
 }

@@ -130,12 +130,13 @@ func freeze(t *testing.T) (thaw func()) {
 
 // TestPostgresOutage stops PostgreSQL under two serving nodes: requests fail
 // fast with an AWS-shaped error, the nodes recover on their own when it
-// returns, and every acknowledged write is there.
+// returns, every acknowledged write is there, and the cluster's audit log
+// is one intact hash chain.
 func TestPostgresOutage(t *testing.T) {
 	base, ctl := outageCluster(t)
 	dsn := pgtest.Schema(t, base)
 	const timeout = 2 * time.Second
-	args := []string{"--storage-timeout", timeout.String(), "--purge-interval", "500ms"}
+	args := []string{"--storage-timeout", timeout.String(), "--purge-interval", "500ms", "--audit-checkpoint-every", "1s"}
 	env := clusterEnv(dsn)
 	nodes := []*server{startServer(t, serverOpts{args: args, env: env}), startServer(t, serverOpts{args: args, env: env})}
 	c := ctx(t)
@@ -302,4 +303,7 @@ func TestPostgresOutage(t *testing.T) {
 			}
 		}
 	}
+	// The audit log went through it all in one piece.
+	time.Sleep(1500 * time.Millisecond) // a checkpoint after the last writes
+	verifyAuditLog(t, env, "--storage", dsn)
 }
