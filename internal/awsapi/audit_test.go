@@ -255,28 +255,30 @@ func TestAuditChainAndCheckpoint(t *testing.T) {
 	}
 }
 
+// A unit whose store transaction fails after its audit records were
+// written to the segment log: the request fails, the frames are erased,
+// the store is unchanged. (Failures of the log itself, for reads too, are
+// in test/integration's TestAuditFailClosed.)
 func TestAuditFailClosed(t *testing.T) {
 	e := newTestEdge(t, true)
 	e.ok(smTarget+"CreateSecret", `{"Name":"app","SecretString":"old-value","ClientRequestToken":"`+newToken()+`"}`)
-	// A second connection adds a trigger that makes audit inserts fail.
+	// A second connection adds triggers that make the store transaction's
+	// audit bookkeeping (the audit_log row) fail.
 	raw, err := sql.Open("sqlite3", "file:"+e.path+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.Exec(`CREATE TRIGGER audit_fail BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'audit sink broken'); END`); err != nil {
+	if _, err := raw.Exec(`CREATE TRIGGER audit_fail_u BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit sink broken'); END;
+		CREATE TRIGGER audit_fail_i BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit sink broken'); END`); err != nil {
 		t.Fatal(err)
 	}
 	before := len(e.records())
 	w := e.do(rootCreds, smTarget+"PutSecretValue", `{"SecretId":"app","SecretString":"new-value","ClientRequestToken":"`+newToken()+`"}`)
-	if w.Code != http.StatusInternalServerError || w.Header().Get("x-amzn-ErrorType") != "InternalServiceError" {
-		t.Fatalf("PutSecretValue with a broken sink: %d %s", w.Code, w.Body)
+	if w.Code != http.StatusInternalServerError || w.Header().Get("x-amzn-ErrorType") != "InternalServiceError" || strings.Contains(w.Body.String(), "broken") {
+		t.Fatalf("PutSecretValue with a failing store commit: %d %s", w.Code, w.Body)
 	}
-	w = e.do(rootCreds, smTarget+"GetSecretValue", `{"SecretId":"app"}`)
-	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "old-value") {
-		t.Fatalf("GetSecretValue with a broken sink: %d %s", w.Code, w.Body)
-	}
-	if _, err := raw.Exec(`DROP TRIGGER audit_fail`); err != nil {
+	if _, err := raw.Exec(`DROP TRIGGER audit_fail_u; DROP TRIGGER audit_fail_i`); err != nil {
 		t.Fatal(err)
 	}
 	out := e.ok(smTarget+"GetSecretValue", `{"SecretId":"app"}`)
@@ -287,10 +289,20 @@ func TestAuditFailClosed(t *testing.T) {
 	if n := len(versions["Versions"].([]any)); n != 1 {
 		t.Fatalf("%d versions after the failed put", n)
 	}
-	// The failed requests left no record and no gap.
+	// The failed put's own record was erased; its failure is recorded (a
+	// unit of its own, log only); no gap.
 	recs := e.records()
-	if len(recs) != before+2 {
-		t.Fatalf("%d records, want %d", len(recs), before+2)
+	if len(recs) != before+3 {
+		t.Fatalf("%d records, want %d", len(recs), before+3)
+	}
+	for _, r := range recs {
+		if strings.Contains(string(r.Body), "new-value") {
+			t.Fatalf("a record holds the value: %s", r.Body)
+		}
+	}
+	var failed struct{ EventName, ErrorCode string }
+	if err := json.Unmarshal(recs[before].Body, &failed); err != nil || failed.EventName != "PutSecretValue" || failed.ErrorCode != "InternalServiceError" {
+		t.Fatalf("record of the failed put: %+v %v: %s", failed, err, recs[before].Body)
 	}
 	if _, err := audit.VerifyWith(func(yield func(audit.Record, error) bool) {
 		for _, r := range recs {
