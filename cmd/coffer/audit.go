@@ -387,7 +387,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		{"query", "search audit events", auditQuery},
 		{"reindex", "rebuild the audit log's lookup index from the log (server stopped)", auditReindex},
 	}
-	if len(args) > 0 {
+	help := len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help")
+	if len(args) > 0 && !help {
 		for _, s := range subs {
 			if s.name == args[0] {
 				return s.run(ctx, args[1:], stdout, stderr)
@@ -395,10 +396,17 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stderr, "coffer audit: unknown subcommand %q\n\n", args[0])
 	}
-	fmt.Fprintln(stderr, "Usage: coffer audit <subcommand> [flags]")
-	fmt.Fprintln(stderr)
+	out := stderr
+	if help {
+		out = stdout
+	}
+	fmt.Fprintln(out, "Usage: coffer audit <subcommand> [flags]   (coffer audit <subcommand> -h for its flags)")
+	fmt.Fprintln(out)
 	for _, s := range subs {
-		fmt.Fprintf(stderr, "  %-11s %s\n", s.name, s.summary)
+		fmt.Fprintf(out, "  %-11s %s\n", s.name, s.summary)
+	}
+	if help {
+		return nil
 	}
 	return errUsage
 }
