@@ -102,3 +102,32 @@ func CheckImport(recs iter.Seq2[Record, error], cps []StoredCheckpoint, write fu
 	}
 	return res.State, nil
 }
+
+// Rows is what the stores' row sets (database/sql's and pgx's) have in
+// common.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanCheckpoints reads stored checkpoints from rows of (size, root, note,
+// created_ms), as both stores keep them, checking each row's shape.
+func ScanCheckpoints(rows Rows) ([]StoredCheckpoint, error) {
+	var out []StoredCheckpoint
+	for rows.Next() {
+		var size, created int64
+		var root, note []byte
+		if err := rows.Scan(&size, &root, &note, &created); err != nil {
+			return nil, err
+		}
+		if size <= 0 || len(root) != 32 {
+			return nil, fmt.Errorf("%w: checkpoint row of size %d is malformed", ErrCheckpoint, size)
+		}
+		out = append(out, StoredCheckpoint{Size: uint64(size), Root: [32]byte(root), Note: note, Created: time.UnixMilli(created).UTC()})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

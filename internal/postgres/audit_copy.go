@@ -2,9 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -25,22 +25,11 @@ func (db *DB) AuditCheckpoints(ctx context.Context) ([]audit.StoredCheckpoint, e
 		return nil, fmt.Errorf("postgres: read audit checkpoints: %w", err)
 	}
 	defer rows.Close()
-	var out []audit.StoredCheckpoint
-	for rows.Next() {
-		var size, created int64
-		var root, note []byte
-		if err := rows.Scan(&size, &root, &note, &created); err != nil {
-			return nil, fmt.Errorf("postgres: read audit checkpoints: %w", err)
-		}
-		if size <= 0 || len(root) != 32 {
-			return nil, fmt.Errorf("%w: checkpoint row of size %d is malformed", audit.ErrCheckpoint, size)
-		}
-		out = append(out, audit.StoredCheckpoint{Size: uint64(size), Root: [32]byte(root), Note: note, Created: time.UnixMilli(created).UTC()})
-	}
-	if err := rows.Err(); err != nil {
+	out, err := audit.ScanCheckpoints(rows)
+	if err != nil && !errors.Is(err, audit.ErrCheckpoint) {
 		return nil, fmt.Errorf("postgres: read audit checkpoints: %w", err)
 	}
-	return out, nil
+	return out, err
 }
 
 // importChunk is how many records one multi-row INSERT writes.

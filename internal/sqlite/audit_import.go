@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"time"
 
 	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/auditlog"
@@ -239,20 +238,9 @@ func storedCheckpoints(ctx context.Context, q *sql.DB) ([]audit.StoredCheckpoint
 		return nil, fmt.Errorf("sqlite: read audit checkpoints: %w", err)
 	}
 	defer rows.Close()
-	var out []audit.StoredCheckpoint
-	for rows.Next() {
-		var size, created int64
-		var root, note []byte
-		if err := rows.Scan(&size, &root, &note, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: read audit checkpoints: %w", err)
-		}
-		if size <= 0 || len(root) != 32 {
-			return nil, fmt.Errorf("%w: checkpoint row of size %d is malformed", audit.ErrCheckpoint, size)
-		}
-		out = append(out, audit.StoredCheckpoint{Size: uint64(size), Root: [32]byte(root), Note: note, Created: time.UnixMilli(created).UTC()})
-	}
-	if err := rows.Err(); err != nil {
+	out, err := audit.ScanCheckpoints(rows)
+	if err != nil && !errors.Is(err, audit.ErrCheckpoint) {
 		return nil, fmt.Errorf("sqlite: read audit checkpoints: %w", err)
 	}
-	return out, nil
+	return out, err
 }
