@@ -42,6 +42,7 @@ type serverFlags struct {
 	storageTO    time.Duration
 	purgeEvery   time.Duration
 	iamBootstrap string
+	dataKeyCache int
 }
 
 func envOr(name, def string) string {
@@ -78,6 +79,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fs.DurationVar(&f.purgeEvery, "purge-interval", purgeEvery, "how often the purge of secrets past their recovery window runs, on one node of the cluster (also COFFER_PURGE_INTERVAL)")
+	fs.IntVar(&f.dataKeyCache, "data-key-cache", 0, "keep the ready AES-GCM state of up to 2×N recently used data keys in memory between requests: faster reads, but data keys outlive their request (docs/PERFORMANCE.md); 0, the default, keeps each for one request")
 	fs.StringVar(&f.iamBootstrap, "iam-bootstrap", envOr("COFFER_IAM_BOOTSTRAP", ""), "IAM bootstrap file (YAML or JSON: users, roles, managed policies, OIDC providers; no secrets) applied at start")
 	af.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +99,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkListen(f.listen, f.tlsCert != "", f.insecureHTTP); err != nil {
 		return err
 	}
+	if f.dataKeyCache < 0 {
+		return errors.New("--data-key-cache must be 0 (off) or a number of data keys")
+	}
 
 	if f.storageTO <= 0 || f.purgeEvery <= 0 {
 		return errors.New("--storage-timeout and --purge-interval must be positive")
@@ -109,7 +114,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	app, err := openApp(ctx, appConfig{dataDir: f.dataDir, region: f.region, accountID: f.accountID,
 		rootKeyFile: f.rootKey.file, rootKeyKMSKeyID: f.rootKey.kmsKeyID, log: log,
-		storage: f.storage, storageTimeout: f.storageTO, purgeEvery: f.purgeEvery})
+		storage: f.storage, storageTimeout: f.storageTO, purgeEvery: f.purgeEvery, dataKeyCache: f.dataKeyCache})
 	if err != nil {
 		return err
 	}
@@ -236,6 +241,7 @@ type appConfig struct {
 	storage        string
 	storageTimeout time.Duration
 	purgeEvery     time.Duration
+	dataKeyCache   int // kms.Config.DataKeyCache
 }
 
 // App is an opened data directory with its services wired up. Server and
@@ -302,7 +308,7 @@ func openApp(ctx context.Context, c appConfig) (*App, error) {
 	if app.region, err = fixedMeta(ctx, db, "region", c.region, "--region", func() string { return "us-east-1" }); err != nil {
 		return fail(err)
 	}
-	app.kms = kms.New(kms.Config{Store: db, Root: root, Region: app.region, Account: app.account})
+	app.kms = kms.New(kms.Config{Store: db, Root: root, Region: app.region, Account: app.account, DataKeyCache: c.dataKeyCache})
 	app.secrets = secrets.New(secrets.Config{Store: db, Keys: app.kms, Region: app.region, Account: app.account, Log: c.log})
 	app.identity = identity.New(identity.Config{Store: db, Root: root, Account: app.account, Region: app.region, Now: identityClock(c.log), Fetch: fetchOIDC})
 	return app, nil

@@ -9,9 +9,10 @@ import (
 	"github.com/coffer-dev/coffer/internal/envelope"
 )
 
-// DefaultDataKeyCache is the default number of ready data-key AEADs kept
-// per generation of the data-key cache (at most twice as many in all,
-// ≈ 1.1 KB each).
+// DefaultDataKeyCache is a suggested number of ready data-key AEADs kept
+// per generation of the data-key cache when it is turned on (at most
+// twice as many in all, ≈ 1.1 KB each). The cache is off unless
+// Config.DataKeyCache (`coffer server --data-key-cache`) turns it on.
 const DefaultDataKeyCache = 2048
 
 // The data-key cache.

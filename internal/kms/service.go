@@ -51,8 +51,8 @@ type Config struct {
 	Account string
 	Now     func() time.Time // defaults to time.Now
 	// DataKeyCache is the number of ready data-key AEADs DataKeyAEAD keeps
-	// per generation (datakeys.go): 0 means DefaultDataKeyCache, a
-	// negative number turns the cache off.
+	// per generation (datakeys.go). 0, the default, turns the cache off:
+	// every plaintext data key then lives for one request only.
 	DataKeyCache int
 }
 
@@ -63,10 +63,7 @@ func New(c Config) *Service {
 		now = time.Now
 	}
 	s := &Service{store: c.Store, root: c.Root, region: c.Region, account: c.Account, now: now}
-	switch {
-	case c.DataKeyCache == 0:
-		s.dataKeys.init(DefaultDataKeyCache)
-	case c.DataKeyCache > 0:
+	if c.DataKeyCache > 0 {
 		s.dataKeys.init(c.DataKeyCache)
 	}
 	return s

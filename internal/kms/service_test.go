@@ -54,7 +54,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	f := &fixture{db: db, root: root, clock: c}
-	f.svc = kms.New(kms.Config{Store: db, Root: root, Region: region, Account: account, Now: c.Now})
+	f.svc = kms.New(kms.Config{Store: db, Root: root, Region: region, Account: account, Now: c.Now, DataKeyCache: kms.DefaultDataKeyCache})
 	return f
 }
 

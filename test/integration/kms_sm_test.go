@@ -32,8 +32,15 @@ func kmsSuffix(code string) string {
 // TestKMSSecretUnderCustomerKey: a secret under a customer managed key, the
 // AWS errors when the key is disabled or pending deletion, and re-encryption
 // when the secret's key changes.
+// The key-state checks hold with the data-key cache on too: a disabled
+// key refuses reads of secrets whose data keys the cache holds.
 func TestKMSSecretUnderCustomerKey(t *testing.T) {
-	s := startServer(t, serverOpts{})
+	t.Run("default", func(t *testing.T) { testKMSSecretUnderCustomerKey(t) })
+	t.Run("data-key-cache", func(t *testing.T) { testKMSSecretUnderCustomerKey(t, "--data-key-cache", "64") })
+}
+
+func testKMSSecretUnderCustomerKey(t *testing.T, args ...string) {
+	s := startServer(t, serverOpts{args: args})
 	k, sm := s.kms(), s.sm()
 	k1 := newKMSKey(t, k, "k1")
 	k2 := newKMSKey(t, k, "k2")
