@@ -21,19 +21,25 @@ func (db *DB) Key(ctx context.Context, id string) (*kms.Key, error) {
 }
 
 func loadKey(ctx context.Context, q querier, id string) (*kms.Key, error) {
+	return loadJSON[kms.Key](ctx, q, "SELECT doc FROM kms_keys WHERE id = $1", id, kms.ErrNoSuchKey, "key")
+}
+
+// loadJSON reads the JSON document the one-column query returns for key
+// into a new T; no row is notFound.
+func loadJSON[T any](ctx context.Context, q querier, query, key string, notFound error, what string) (*T, error) {
 	var doc []byte
-	err := q.QueryRow(ctx, "SELECT doc FROM kms_keys WHERE id = $1", id).Scan(&doc)
+	err := q.QueryRow(ctx, query, key).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, kms.ErrNoSuchKey
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	k := new(kms.Key)
-	if err := json.Unmarshal(doc, k); err != nil {
-		return nil, fmt.Errorf("postgres: corrupt key document %s: %w", id, err)
+	v := new(T)
+	if err := json.Unmarshal(doc, v); err != nil {
+		return nil, fmt.Errorf("postgres: corrupt %s document %s: %w", what, key, err)
 	}
-	return k, nil
+	return v, nil
 }
 
 func (db *DB) Alias(ctx context.Context, name string) (*kms.Alias, error) {
@@ -43,19 +49,7 @@ func (db *DB) Alias(ctx context.Context, name string) (*kms.Alias, error) {
 }
 
 func loadAlias(ctx context.Context, q querier, name string) (*kms.Alias, error) {
-	var doc []byte
-	err := q.QueryRow(ctx, "SELECT doc FROM kms_aliases WHERE name = $1", name).Scan(&doc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, kms.ErrNoSuchAlias
-	}
-	if err != nil {
-		return nil, err
-	}
-	a := new(kms.Alias)
-	if err := json.Unmarshal(doc, a); err != nil {
-		return nil, fmt.Errorf("postgres: corrupt alias document %s: %w", name, err)
-	}
-	return a, nil
+	return loadJSON[kms.Alias](ctx, q, "SELECT doc FROM kms_aliases WHERE name = $1", name, kms.ErrNoSuchAlias, "alias")
 }
 
 // UpdateKey holds key id's advisory lock until the unit ends and reads the

@@ -35,77 +35,52 @@ func (c *kmsCache) currentEpoch() uint64 {
 }
 
 func (db *DB) Key(ctx context.Context, id string) (*kms.Key, error) {
-	if u := db.stagedUnit(ctx); u != nil {
-		if v, ok := u.lookup("k:" + id); ok {
-			if v.(*kms.Key) == nil {
-				return nil, kms.ErrNoSuchKey
-			}
-			return v.(*kms.Key), nil
-		}
-	}
-	c := &db.kms
-	c.mu.RLock()
-	k := c.keys[id]
-	c.mu.RUnlock()
-	if k != nil {
-		return k, nil
-	}
-	e := c.currentEpoch()
-	var doc []byte
-	err := db.read.QueryRowContext(ctx, "SELECT doc FROM kms_keys WHERE id = ?", id).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, kms.ErrNoSuchKey
-	}
-	if err != nil {
-		return nil, err
-	}
-	k = new(kms.Key)
-	if err := json.Unmarshal(doc, k); err != nil {
-		return nil, fmt.Errorf("sqlite: corrupt key document %s: %w", id, err)
-	}
-	c.mu.Lock()
-	if c.epoch == e {
-		c.keys[id] = k
-	}
-	c.mu.Unlock()
-	return k, nil
+	return cachedDoc(ctx, db, "k:", db.kms.keys, "SELECT doc FROM kms_keys WHERE id = ?", id, kms.ErrNoSuchKey, "key")
 }
 
 func (db *DB) Alias(ctx context.Context, name string) (*kms.Alias, error) {
+	return cachedDoc(ctx, db, "a:", db.kms.aliases, "SELECT doc FROM kms_aliases WHERE name = ?", name, kms.ErrNoSuchAlias, "alias")
+}
+
+// cachedDoc reads a KMS document by key: what the unit in ctx staged under
+// prefix+key first, then the cache m, then the database (the one-column
+// query), caching what it read unless the cache was cleared meanwhile. No
+// document is notFound.
+func cachedDoc[T any](ctx context.Context, db *DB, prefix string, m map[string]*T, query, key string, notFound error, what string) (*T, error) {
 	if u := db.stagedUnit(ctx); u != nil {
-		if v, ok := u.lookup("a:" + name); ok {
-			if v.(*kms.Alias) == nil {
-				return nil, kms.ErrNoSuchAlias
+		if v, ok := u.lookup(prefix + key); ok {
+			if v.(*T) == nil {
+				return nil, notFound
 			}
-			return v.(*kms.Alias), nil
+			return v.(*T), nil
 		}
 	}
 	c := &db.kms
 	c.mu.RLock()
-	a := c.aliases[name]
+	v := m[key]
 	c.mu.RUnlock()
-	if a != nil {
-		return a, nil
+	if v != nil {
+		return v, nil
 	}
 	e := c.currentEpoch()
 	var doc []byte
-	err := db.read.QueryRowContext(ctx, "SELECT doc FROM kms_aliases WHERE name = ?", name).Scan(&doc)
+	err := db.read.QueryRowContext(ctx, query, key).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, kms.ErrNoSuchAlias
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	a = new(kms.Alias)
-	if err := json.Unmarshal(doc, a); err != nil {
-		return nil, fmt.Errorf("sqlite: corrupt alias document %s: %w", name, err)
+	v = new(T)
+	if err := json.Unmarshal(doc, v); err != nil {
+		return nil, fmt.Errorf("sqlite: corrupt %s document %s: %w", what, key, err)
 	}
 	c.mu.Lock()
 	if c.epoch == e {
-		c.aliases[name] = a
+		m[key] = v
 	}
 	c.mu.Unlock()
-	return a, nil
+	return v, nil
 }
 
 func (db *DB) UpdateKey(ctx context.Context, id string, fn func(cur *kms.Key) (*kms.Key, error)) error {
