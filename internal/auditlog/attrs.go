@@ -201,18 +201,8 @@ func (p *parser) object(member func(key []byte) bool) bool {
 		if !member(key) {
 			return false
 		}
-		p.ws()
-		if p.i >= len(p.b) {
-			return false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return true
-		default:
-			return false
+		if done, ok := p.sep('}'); done || !ok {
+			return ok
 		}
 	}
 }
@@ -354,18 +344,8 @@ func (p *parser) resources() bool {
 		} else if !p.skip() {
 			return false
 		}
-		p.ws()
-		if p.i >= len(p.b) {
-			return false
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return true
-		default:
-			return false
+		if done, ok := p.sep(']'); done || !ok {
+			return ok
 		}
 	}
 }
@@ -378,6 +358,24 @@ func (p *parser) resource(key []byte) bool {
 		return p.str(&p.res.Type)
 	}
 	return p.skip()
+}
+
+// sep consumes what follows a member or element: a comma (more to come)
+// or the closing byte (done). Anything else is not ok.
+func (p *parser) sep(closing byte) (done, ok bool) {
+	p.ws()
+	if p.i >= len(p.b) {
+		return false, false
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return false, true
+	case closing:
+		p.i++
+		return true, true
+	}
+	return false, false
 }
 
 // skip consumes one value of any type, checking its syntax only as far as
