@@ -8,39 +8,18 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/coffer-dev/coffer/internal/txn"
 )
 
-// A snapshot is every row of every table below, exactly as stored (sealed
-// payloads, wrapped key material and JSON documents stay as they are).
-// internal/sqlite declares the same tables and columns; `coffer migrate`,
-// `coffer backup` and `coffer restore` move rows between the two.
-//
-// Column types: 't' text (string), 'i' integer (int64), 'b' bytes ([]byte).
-//
-// A new table is added here and in internal/sqlite/snapshot.go, in an
-// order where referenced rows load first (the audit log is copied apart:
-// see below).
-type snapshotTable struct {
-	name  string
-	cols  []string
-	types string
-	order string // ORDER BY: the primary key
-}
+// A snapshot is every row of every table of txn.SnapshotTables, exactly as
+// stored; internal/sqlite reads and loads the same tables, and `coffer
+// migrate`, `backup` and `restore` move rows between the two.
+type snapshotTable = txn.SnapshotTable
 
 type snapshotList []snapshotTable
 
-var snapshotTables = snapshotList{
-	{"meta", []string{"k", "v"}, "tb", "k"},
-	{"secrets", []string{"name", "arn", "created_ms", "changed_ms", "accessed_ms", "deleted", "purge_ms", "doc"}, "ttiiiiib", "name"},
-	{"secret_versions", []string{"arn", "version_id", "accessed_ms", "payload"}, "ttib", "arn, version_id"},
-	{"kms_keys", []string{"id", "doc", "due_ms"}, "tbi", "id"},
-	{"kms_aliases", []string{"name", "doc"}, "tb", "name"},
-	{"access_keys", []string{"id", "user_name", "doc"}, "ttb", "id"},
-	{"iam_docs", []string{"kind", "name", "rev", "body"}, "ttib", "kind, name"},
-	// The audit log is not copied as rows: its layout differs between the
-	// adapters, so it moves through AuditCheckpoints, AllAuditRecords and
-	// ImportAudit (audit_copy.go), checked on the way in.
-}
+var snapshotTables = snapshotList(txn.SnapshotTables)
 
 // ErrNotEmpty is returned by Load when the store already holds data and
 // replace was not asked for.
@@ -63,20 +42,20 @@ func (db *DB) Snapshot(ctx context.Context, table func(name string, cols []strin
 func (ts snapshotList) read(ctx context.Context, tx pgx.Tx, table func(name string, cols []string, rows int64) error, row func(vals []any) error) error {
 	for _, t := range ts {
 		var n int64
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+t.Name).Scan(&n); err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
 		}
-		if err := table(t.name, t.cols, n); err != nil {
+		if err := table(t.Name, t.Cols, n); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT "+strings.Join(t.cols, ", ")+" FROM "+t.name+" ORDER BY "+t.order)
+		rows, err := tx.Query(ctx, "SELECT "+strings.Join(t.Cols, ", ")+" FROM "+t.Name+" ORDER BY "+t.Order)
 		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 		for rows.Next() {
-			vals := make([]any, len(t.cols))
-			ptrs := make([]any, len(t.cols))
-			for i, ty := range t.types {
+			vals := make([]any, len(t.Cols))
+			ptrs := make([]any, len(t.Cols))
+			for i, ty := range t.Types {
 				switch ty {
 				case 't':
 					ptrs[i] = new(string)
@@ -88,7 +67,7 @@ func (ts snapshotList) read(ctx context.Context, tx pgx.Tx, table func(name stri
 			}
 			if err := rows.Scan(ptrs...); err != nil {
 				rows.Close()
-				return fmt.Errorf("%s: %w", t.name, err)
+				return fmt.Errorf("%s: %w", t.Name, err)
 			}
 			for i, p := range ptrs {
 				switch p := p.(type) {
@@ -110,7 +89,7 @@ func (ts snapshotList) read(ctx context.Context, tx pgx.Tx, table func(name stri
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 	}
 	return nil
@@ -130,8 +109,8 @@ func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table st
 	names := make([]string, len(snapshotTables))
 	known := make(map[string]snapshotTable)
 	for i, t := range snapshotTables {
-		names[i] = t.name
-		known[t.name] = t
+		names[i] = t.Name
+		known[t.Name] = t
 	}
 	// Wait for running requests as long as ctx allows; the source may
 	// pause between rows.
@@ -148,11 +127,11 @@ func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table st
 	} else {
 		for _, t := range snapshotTables {
 			var any bool
-			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.name+")").Scan(&any); err != nil {
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+")").Scan(&any); err != nil {
 				return err
 			}
 			if any {
-				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.name)
+				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.Name)
 			}
 		}
 	}
@@ -180,7 +159,7 @@ func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table st
 		if !ok {
 			ph := make([]string, len(cols))
 			for i, c := range cols {
-				if !slices.Contains(t.cols, c) {
+				if !slices.Contains(t.Cols, c) {
 					return fmt.Errorf("%s: unknown column %q", table, c)
 				}
 				ph[i] = fmt.Sprintf("$%d", i+1)

@@ -7,35 +7,16 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/coffer-dev/coffer/internal/txn"
 )
 
-// A snapshot is every row of every table below, exactly as stored (sealed
-// payloads, wrapped key material and JSON documents stay as they are).
-// internal/postgres declares the same tables and columns; `coffer migrate`,
-// `coffer backup` and `coffer restore` move rows between the two.
-//
-// Column types: 't' text (string), 'i' integer (int64), 'b' bytes ([]byte).
-//
-// A new table (IAM records, audit records, …) is added here and in
-// internal/postgres/snapshot.go, in an order where referenced rows load
-// first.
-type snapshotTable struct {
-	name  string
-	cols  []string
-	types string
-	order string // ORDER BY: the primary key
-}
+// A snapshot is every row of every table of txn.SnapshotTables, exactly as
+// stored; internal/postgres reads and loads the same tables, and `coffer
+// migrate`, `backup` and `restore` move rows between the two.
+type snapshotTable = txn.SnapshotTable
 
-var snapshotTables = []snapshotTable{
-	{"meta", []string{"k", "v"}, "tb", "k"},
-	{"secrets", []string{"name", "arn", "created_ms", "changed_ms", "accessed_ms", "deleted", "purge_ms", "doc"}, "ttiiiiib", "name"},
-	{"secret_versions", []string{"arn", "version_id", "accessed_ms", "payload"}, "ttib", "arn, version_id"},
-	{"kms_keys", []string{"id", "doc", "due_ms"}, "tbi", "id"},
-	{"kms_aliases", []string{"name", "doc"}, "tb", "name"},
-	{"access_keys", []string{"id", "user_name", "doc"}, "ttb", "id"},
-	{"iam_docs", []string{"kind", "name", "rev", "body"}, "ttib", "kind, name"},
-	// Audit records: the audit sink's tables go here (and in postgres).
-}
+var snapshotTables = txn.SnapshotTables
 
 // ErrNotEmpty is returned by Load when the store already holds data and
 // replace was not asked for.
@@ -61,10 +42,10 @@ func (db *DB) Snapshot(ctx context.Context, table func(name string, cols []strin
 	}()
 	for _, t := range snapshotTables {
 		var n int64
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+t.Name).Scan(&n); err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
 		}
-		if err := table(t.name, t.cols, n); err != nil {
+		if err := table(t.Name, t.Cols, n); err != nil {
 			return err
 		}
 		if err := snapshotRows(ctx, conn, t, row); err != nil {
@@ -75,14 +56,14 @@ func (db *DB) Snapshot(ctx context.Context, table func(name string, cols []strin
 }
 
 func snapshotRows(ctx context.Context, conn *sql.Conn, t snapshotTable, row func(vals []any) error) error {
-	rows, err := conn.QueryContext(ctx, "SELECT "+strings.Join(t.cols, ", ")+" FROM "+t.name+" ORDER BY "+t.order)
+	rows, err := conn.QueryContext(ctx, "SELECT "+strings.Join(t.Cols, ", ")+" FROM "+t.Name+" ORDER BY "+t.Order)
 	if err != nil {
-		return fmt.Errorf("%s: %w", t.name, err)
+		return fmt.Errorf("%s: %w", t.Name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		ptrs := make([]any, len(t.cols))
-		for i, ty := range t.types {
+		ptrs := make([]any, len(t.Cols))
+		for i, ty := range t.Types {
 			switch ty {
 			case 't':
 				ptrs[i] = new(string)
@@ -93,7 +74,7 @@ func snapshotRows(ctx context.Context, conn *sql.Conn, t snapshotTable, row func
 			}
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 		vals := make([]any, len(ptrs))
 		for i, p := range ptrs {
@@ -125,18 +106,18 @@ func snapshotRows(ctx context.Context, conn *sql.Conn, t snapshotTable, row func
 func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table string, cols []string, vals []any) error) error) error {
 	known := make(map[string]snapshotTable)
 	for _, t := range snapshotTables {
-		known[t.name] = t
+		known[t.Name] = t
 	}
 	if !replace {
 		// Checked again inside the transaction; this answers the common
 		// case without a failed commit.
 		for _, t := range snapshotTables {
 			var n int
-			if err := db.read.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.name+")").Scan(&n); err != nil {
+			if err := db.read.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+")").Scan(&n); err != nil {
 				return err
 			}
 			if n != 0 {
-				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.name)
+				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.Name)
 			}
 		}
 	}
@@ -151,17 +132,17 @@ func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table st
 		for i := len(snapshotTables) - 1; i >= 0; i-- {
 			t := snapshotTables[i]
 			if replace {
-				if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name); err != nil {
+				if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.Name); err != nil {
 					return err
 				}
 				continue
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.name+")").Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+t.Name+")").Scan(&n); err != nil {
 				return err
 			}
 			if n != 0 {
-				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.name)
+				return fmt.Errorf("%w (table %s has rows)", ErrNotEmpty, t.Name)
 			}
 		}
 		stmts := make(map[string]*sql.Stmt)
@@ -182,7 +163,7 @@ func (db *DB) Load(ctx context.Context, replace bool, src func(put func(table st
 			stmt := stmts[key]
 			if stmt == nil {
 				for _, c := range cols {
-					if !slices.Contains(t.cols, c) {
+					if !slices.Contains(t.Cols, c) {
 						return fmt.Errorf("%s: unknown column %q", table, c)
 					}
 				}
