@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -223,6 +224,26 @@ func unmarshalDoc[T any](d *Doc) (*T, error) {
 		return nil, fmt.Errorf("identity: corrupt %s document %q: %w", d.Kind, d.Name, err)
 	}
 	return v, nil
+}
+
+// listDocs decodes every document of kind, keeping those keep accepts
+// (all when keep is nil).
+func listDocs[T any](ctx context.Context, store Store, kind string, keep func(*T) bool) ([]*T, error) {
+	docs, err := store.ListDocs(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, 0, len(docs))
+	for _, d := range docs {
+		v, err := unmarshalDoc[T](d)
+		if err != nil {
+			return nil, err
+		}
+		if keep == nil || keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func findTag(tags []Tag, key string) int {

@@ -137,21 +137,7 @@ func (s *Service) CreateEntity(ctx context.Context, in CreateEntityInput) (*Enti
 
 // ListEntities lists users or roles whose path starts with pathPrefix.
 func (s *Service) ListEntities(ctx context.Context, kind EntityKind, pathPrefix string) ([]*Entity, error) {
-	docs, err := s.store.ListDocs(ctx, string(kind))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Entity, 0, len(docs))
-	for _, d := range docs {
-		e, err := unmarshalDoc[Entity](d)
-		if err != nil {
-			return nil, err
-		}
-		if strings.HasPrefix(e.Path, pathPrefix) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return listDocs(ctx, s.store, string(kind), func(e *Entity) bool { return strings.HasPrefix(e.Path, pathPrefix) })
 }
 
 // DeleteEntity deletes a user or role that has no access keys, inline
@@ -635,19 +621,7 @@ func (s *Service) CreatePolicy(ctx context.Context, in CreatePolicyInput) (*Mana
 
 // ListPolicies lists the customer managed policies (Scope Local).
 func (s *Service) ListPolicies(ctx context.Context) ([]*ManagedPolicy, error) {
-	docs, err := s.store.ListDocs(ctx, DocPolicy)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*ManagedPolicy, 0, len(docs))
-	for _, d := range docs {
-		p, err := unmarshalDoc[ManagedPolicy](d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return listDocs[ManagedPolicy](ctx, s.store, DocPolicy, nil)
 }
 
 // BuiltinPolicies lists the AWS managed policies Coffer knows.
@@ -950,19 +924,7 @@ func (s *Service) oidcByKey(ctx context.Context, key, arn string) (*OIDCProvider
 
 // ListOIDCProviders lists every provider.
 func (s *Service) ListOIDCProviders(ctx context.Context) ([]*OIDCProvider, error) {
-	docs, err := s.store.ListDocs(ctx, DocOIDC)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*OIDCProvider, 0, len(docs))
-	for _, d := range docs {
-		p, err := unmarshalDoc[OIDCProvider](d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return listDocs[OIDCProvider](ctx, s.store, DocOIDC, nil)
 }
 
 // DeleteOIDCProvider removes a provider.
