@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -52,6 +53,31 @@ func BenchmarkScrubJSON(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkScrubParams compares the two ways to a GetSecretValue's
+// requestParameters: encoding/json + ScrubJSON (long) and ScrubParams.
+func BenchmarkScrubParams(b *testing.B) {
+	h := testHasher(b, 1)
+	p := map[string]any{"secretId": "coffer-bench/000042", "versionStage": "AWSCURRENT"}
+	drop, hm := audit.DefaultDropParams(), audit.DefaultHMACParams()
+	b.Run("way=long", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raw, _ := json.Marshal(p)
+			if _, err := h.ScrubJSON(raw, drop, hm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("way=short", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := h.ScrubParams(p, drop, hm); !ok {
+				b.Fatal("not taken")
+			}
+		}
+	})
 }
 
 func BenchmarkRecordLine(b *testing.B) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -314,6 +316,59 @@ func (s *scrubber) number(out []byte, mode scrubMode) ([]byte, error) {
 func nameMatch(key []byte, names []string) bool {
 	for _, n := range names {
 		if bytes.EqualFold(key, []byte(n)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ScrubParams returns what ScrubJSON returns for the JSON encoding of
+// params (encoding/json: keys sorted), without encoding and re-reading it,
+// when every value is a string and every key and value is valid UTF-8
+// (the common case: most requests' parameters are names and ids); ok is
+// false otherwise, and the caller takes the long way.
+func (h *Hasher) ScrubParams(params map[string]any, drop, hmacNames []string) (out json.RawMessage, ok bool) {
+	if len(params) == 0 {
+		return nil, false
+	}
+	var keys [8]string
+	ks := keys[:0]
+	n := 2
+	for k, v := range params {
+		s, isStr := v.(string)
+		if !isStr || !utf8.ValidString(k) || !utf8.ValidString(s) {
+			return nil, false
+		}
+		ks = append(ks, k)
+		n += len(k) + len(s) + 6
+	}
+	slices.Sort(ks)
+	b := make([]byte, 0, n+16)
+	b = append(b, '{')
+	for _, k := range ks {
+		if nameMatchString(k, drop) {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		if s := params[k].(string); nameMatchString(k, hmacNames) {
+			b = append(b, '"')
+			b = appendHMAC(h, b, s)
+			b = append(b, '"')
+		} else {
+			b = appendJSONString(b, s)
+		}
+	}
+	return append(b, '}'), true
+}
+
+// nameMatchString is nameMatch for a string key.
+func nameMatchString(key string, names []string) bool {
+	for _, n := range names {
+		if strings.EqualFold(key, n) {
 			return true
 		}
 	}

@@ -192,6 +192,9 @@ func auditJSON(h *audit.Hasher, p map[string]any) (json.RawMessage, error) {
 	if len(p) == 0 {
 		return nil, nil
 	}
+	if out, ok := h.ScrubParams(p, auditDrop, auditHMAC); ok {
+		return out, nil
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, err

@@ -177,6 +177,11 @@ func TestAuditJSONScrubs(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
+	// Flat string parameters take the short way (audit.ScrubParams): same rules.
+	got, err = auditJSON(h, map[string]any{"secretId": "db", "ClientRequestToken": "tok", "secretString": "hunter2"})
+	if want := `{"ClientRequestToken":"` + h.HMAC("tok") + `","secretId":"db"}`; err != nil || string(got) != want {
+		t.Errorf("flat: got %s %v\nwant %s", got, err, want)
+	}
 	if got, err := auditJSON(h, nil); got != nil || err != nil {
 		t.Errorf("empty: %s %v", got, err)
 	}
