@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -102,6 +103,25 @@ type UserIdentity struct {
 	InvokedBy      string          `json:"invokedBy,omitempty"`
 	// IdentityProvider is set for WebIdentityUser (the token issuer).
 	IdentityProvider string `json:"identityProvider,omitempty"`
+}
+
+// LookupName is the user name CloudTrail's LookupEvents matches (its
+// Username attribute): the IAM user name; "root" for the account root;
+// for role sessions and federated and web-identity users, what follows
+// the last "/" of the ARN (the session name); else "" (unauthenticated
+// requests). auditlog.Attrs.Username reads the same from an event body.
+func (u *UserIdentity) LookupName() string {
+	switch {
+	case u.UserName != "":
+		return u.UserName
+	case u.Type == IdentityRoot:
+		return "root"
+	case u.Type == IdentityAssumedRole || u.Type == IdentityFederatedUser || u.Type == IdentityWebIdentityUser:
+		if i := strings.LastIndexByte(u.ARN, '/'); i >= 0 {
+			return u.ARN[i+1:]
+		}
+	}
+	return ""
 }
 
 // SessionContext describes the temporary-credential session a request was

@@ -45,7 +45,7 @@ func reference(body []byte) (attrs, bool) {
 	if ui, ok := m["userIdentity"].(map[string]any); ok {
 		a.AccessKey = str(ui, "accessKeyId")
 		u := audit.UserIdentity{Type: str(ui, "type"), UserName: str(ui, "userName"), ARN: str(ui, "arn")}
-		a.User = username(&u)
+		a.User = u.LookupName()
 	}
 	if rs, ok := m["resources"].([]any); ok {
 		for _, r := range rs {
@@ -55,21 +55,6 @@ func reference(body []byte) (attrs, bool) {
 		}
 	}
 	return a, true
-}
-
-// username is awsapi.AuditUsername (which this package cannot import).
-func username(u *audit.UserIdentity) string {
-	switch {
-	case u.UserName != "":
-		return u.UserName
-	case u.Type == audit.IdentityRoot:
-		return "root"
-	case u.Type == audit.IdentityAssumedRole || u.Type == audit.IdentityFederatedUser || u.Type == audit.IdentityWebIdentityUser:
-		if i := strings.LastIndexByte(u.ARN, '/'); i >= 0 {
-			return u.ARN[i+1:]
-		}
-	}
-	return ""
 }
 
 func marshal(t testing.TB, ev *audit.Event) []byte {

@@ -340,23 +340,9 @@ func sessionContext(cl *identity.Caller) *audit.SessionContext {
 	return sc
 }
 
-// AuditUsername is the user name LookupEvents matches for an identity: the
-// IAM user name, "root" for the account root, the session name for an
-// assumed role, "" for unauthenticated requests. (The SQLite adapter's
-// audit_events view computes the same in SQL.)
-func AuditUsername(u *audit.UserIdentity) string {
-	switch {
-	case u.UserName != "":
-		return u.UserName
-	case u.Type == audit.IdentityRoot:
-		return "root"
-	case u.Type == audit.IdentityAssumedRole || u.Type == audit.IdentityFederatedUser || u.Type == audit.IdentityWebIdentityUser:
-		if i := strings.LastIndexByte(u.ARN, '/'); i >= 0 {
-			return u.ARN[i+1:]
-		}
-	}
-	return ""
-}
+// AuditUsername is the user name LookupEvents matches for an identity
+// (audit.UserIdentity.LookupName).
+func AuditUsername(u *audit.UserIdentity) string { return u.LookupName() }
 
 // looksLikeAccessKeyID accepts what could be an access key id, so that a
 // client that put something else (a secret key by mistake) in the

@@ -129,24 +129,6 @@ func (f *auditFields) time() time.Time {
 	return t.UTC().Truncate(time.Second)
 }
 
-// username follows awsapi.AuditUsername (and internal/sqlite's
-// audit_events view): the IAM user name, "root" for the account root, the
-// session name (after the last "/" of the ARN) for sessions.
-func (f *auditFields) username() string {
-	u := &f.UserIdentity
-	switch {
-	case u.UserName != "":
-		return u.UserName
-	case u.Type == audit.IdentityRoot:
-		return "root"
-	case u.Type == audit.IdentityAssumedRole || u.Type == audit.IdentityFederatedUser || u.Type == audit.IdentityWebIdentityUser:
-		if i := strings.LastIndexByte(u.ARN, '/'); i >= 0 {
-			return u.ARN[i+1:]
-		}
-	}
-	return ""
-}
-
 // auditRows collects records for coffer_audit_append (body and lookup
 // columns) or, with their seq and hashes, for direct inserts (ImportAudit).
 type auditRows struct {
@@ -168,7 +150,8 @@ func (r *auditRows) addFields(body []byte, f *auditFields) {
 	r.names = append(r.names, f.EventName)
 	r.sources = append(r.sources, f.EventSource)
 	r.ro = append(r.ro, f.ReadOnly)
-	r.users = append(r.users, f.username())
+	u := audit.UserIdentity{Type: f.UserIdentity.Type, ARN: f.UserIdentity.ARN, UserName: f.UserIdentity.UserName}
+	r.users = append(r.users, u.LookupName())
 	r.keys = append(r.keys, f.UserIdentity.AccessKeyID)
 	r.errCodes = append(r.errCodes, f.ErrorCode)
 	r.srcIPs = append(r.srcIPs, f.SourceIP)
