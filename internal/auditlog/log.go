@@ -166,23 +166,14 @@ func (l *Log) Dir() string { return l.dir }
 func (l *Log) End() Pos { return Pos{Seg: l.seg, Off: l.end} }
 
 func (l *Log) openSegment(n uint64) error {
-	f, err := os.OpenFile(SegmentPath(l.dir, n), os.O_RDWR, 0)
+	f, size, err := openSegmentFile(l.dir, n, os.O_RDWR)
 	if err != nil {
-		return err
-	}
-	if err := checkHeader(f, n); err != nil {
-		f.Close()
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return err
 	}
 	if l.f != nil {
 		l.f.Close()
 	}
-	l.f, l.seg, l.size, l.end = f, n, fi.Size(), SegmentHeaderSize
+	l.f, l.seg, l.size, l.end = f, n, size, SegmentHeaderSize
 	return nil
 }
 

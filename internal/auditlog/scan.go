@@ -74,20 +74,11 @@ func (s *scanner) open() error {
 		return errNoSegment
 	}
 	n := s.segs[s.si]
-	f, err := os.Open(SegmentPath(s.dir, n))
+	f, size, err := openSegmentFile(s.dir, n, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
-	if err := checkHeader(f, n); err != nil {
-		f.Close()
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	s.f, s.size, s.bufLen = f, fi.Size(), 0
+	s.f, s.size, s.bufLen = f, size, 0
 	return nil
 }
 

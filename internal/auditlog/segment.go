@@ -94,6 +94,25 @@ func segHeader(n uint64) []byte {
 	return b
 }
 
+// openSegmentFile opens segment n of dir (flag: os.O_RDONLY or
+// os.O_RDWR), checks its header and returns it with its size.
+func openSegmentFile(dir string, n uint64, flag int) (*os.File, int64, error) {
+	f, err := os.OpenFile(SegmentPath(dir, n), flag, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := checkHeader(f, n); err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
 // checkHeader reads and checks the header of segment n.
 func checkHeader(f *os.File, n uint64) error {
 	b := make([]byte, SegmentHeaderSize)
