@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -113,21 +114,56 @@ func (s *Server) record(ctx context.Context, c *call, out any, e *apiError) erro
 	if a == nil {
 		return nil
 	}
-	ev, err := s.auditEvent(c, out, e)
-	if err != nil {
+	var ev audit.Event // on the stack: auditEvent and AppendJSON keep no reference
+	if err := s.auditEvent(&ev, c, out, e); err != nil {
 		return err
 	}
-	body, err := ev.Marshal()
+	body, err := c.auditBody(&ev)
 	if err != nil {
 		return err
 	}
 	return a.Store.StageAudit(ctx, body)
 }
 
-// auditEvent builds the event of a request.
-func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, error) {
+// auditBufs recycles the buffers of staged audit bodies (events are
+// 1–2 KB: this saves their allocation and copy on every request).
+var auditBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// auditBody renders ev into a pooled buffer that c holds until
+// releaseAudit: the store reads a staged body until its unit commits or
+// rolls back (AuditStore.StageAudit), and every unit of a request ends
+// before serveAPI returns.
+func (c *call) auditBody(ev *audit.Event) ([]byte, error) {
+	for i, bp := range c.auditBufs {
+		if bp == nil {
+			bp = auditBufs.Get().(*[]byte)
+			c.auditBufs[i] = bp
+			b, err := ev.AppendJSON((*bp)[:0])
+			*bp = b[:0] // keep what it grew to
+			return b, err
+		}
+	}
+	return ev.Marshal() // a third record in one request: not pooled
+}
+
+// releaseAudit returns c's audit buffers to the pool; the request's units
+// must all be over.
+func (c *call) releaseAudit() {
+	for i, bp := range c.auditBufs {
+		if bp == nil {
+			return
+		}
+		c.auditBufs[i] = nil
+		if cap(*bp) <= 64<<10 {
+			auditBufs.Put(bp)
+		}
+	}
+}
+
+// auditEvent builds the event of a request into ev.
+func (s *Server) auditEvent(ev *audit.Event, c *call, out any, e *apiError) error {
 	h := s.cfg.Audit.Hasher
-	ev := audit.NewAPICallEvent(c.start)
+	ev.InitAPICall(c.start)
 	service := c.service
 	if service == "" {
 		service = serviceOfTarget(c.r)
@@ -151,12 +187,12 @@ func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, error)
 	var err error
 	if e == nil || e.Type != "SerializationException" { // a body that did not decode has no parameters
 		if ev.RequestParams, err = auditJSON(h, c.requestParams()); err != nil {
-			return nil, fmt.Errorf("request parameters: %w", err)
+			return fmt.Errorf("request parameters: %w", err)
 		}
 	}
 	if e == nil && !ev.ReadOnly && out != nil {
 		if ev.ResponseElements, err = auditJSON(h, responseElements(out)); err != nil {
-			return nil, fmt.Errorf("response elements: %w", err)
+			return fmt.Errorf("response elements: %w", err)
 		}
 	}
 	ev.Resources = auditResources(c, out, e == nil)
@@ -172,7 +208,7 @@ func (s *Server) auditEvent(c *call, out any, e *apiError) (*audit.Event, error)
 			ClientProvidedHostHeader: clip(c.r.Host, 256),
 		}
 	}
-	return ev, nil
+	return nil
 }
 
 func (c *call) requestParams() map[string]any {

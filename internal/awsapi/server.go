@@ -139,6 +139,8 @@ type call struct {
 	// Per-request storage that would otherwise be allocated separately.
 	requestIDHeader [1]string
 	body            io.LimitedReader
+	// auditBufs hold the request's staged audit bodies (audit.go).
+	auditBufs [2]*[]byte
 }
 
 // jsonBuf is a pooled response buffer: raw for outputs that render
@@ -186,6 +188,7 @@ func header(r *http.Request, canonicalName string) string {
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := &call{requestID: newRequestID(), sourceIP: sourceIP(r), userAgent: header(r, "User-Agent"), r: r, start: s.now()}
 	c.requestIDHeader[0] = c.requestID
+	defer c.releaseAudit()
 	w.Header()["X-Amzn-Requestid"] = c.requestIDHeader[:] // canonical form of x-amzn-RequestId
 	target := header(r, "X-Amz-Target")
 	if target == "" && isQueryRequest(r) { // a JSON request names its target
