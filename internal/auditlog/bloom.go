@@ -1,5 +1,7 @@
 package auditlog
 
+import "github.com/coffer-dev/coffer/internal/audit"
+
 // Bloom is a Bloom filter over lookup keys (attribute kind + value): the
 // summary of a block of records that tells a lookup which blocks it can
 // skip. Its size is a power of two bytes; four probes per key.
@@ -112,6 +114,17 @@ type Summary struct {
 // NewSummary returns an empty summary with a filter of BloomBytes.
 func NewSummary() *Summary { return &Summary{Bloom: NewBloom(BloomBytes)} }
 
+// Clone returns a copy of s that goes on where s stands, repeat rule
+// included (so that a block summarised over several passes equals one
+// summarised at once).
+func (s *Summary) Clone() *Summary {
+	c := &Summary{Bloom: append(Bloom(nil), s.Bloom...), Keys: s.Keys}
+	for i, p := range s.prev {
+		c.prev[i] = append([]byte(nil), p...)
+	}
+	return c
+}
+
 // Reset empties the summary for the next block.
 func (s *Summary) Reset() {
 	clear(s.Bloom)
@@ -128,40 +141,66 @@ var (
 
 // Add adds the keys of one record's attributes.
 func (s *Summary) Add(a *Attrs) {
-	s.key(KindEventID, a.EventID)
-	s.repeat(0, KindEventName, a.EventName)
-	s.repeat(1, KindEventSource, a.EventSource)
-	s.repeat(2, KindAccessKeyID, a.AccessKeyID)
-	s.repeat(3, KindUsername, a.Username())
+	addKey(s, KindEventID, a.EventID)
+	addRepeat(s, 0, KindEventName, a.EventName)
+	addRepeat(s, 1, KindEventSource, a.EventSource)
+	addRepeat(s, 2, KindAccessKeyID, a.AccessKeyID)
+	addRepeat(s, 3, KindUsername, a.Username())
 	if a.HasReadOnly {
 		v := falseBytes
 		if a.ReadOnly {
 			v = trueBytes
 		}
-		s.repeat(4, KindReadOnly, v)
+		addRepeat(s, 4, KindReadOnly, v)
 	}
 	for i, r := range a.Resources {
-		s.key(KindResourceName, r.ARN)
+		addKey(s, KindResourceName, r.ARN)
 		if i == 0 {
-			s.repeat(5, KindResourceType, r.Type)
+			addRepeat(s, 5, KindResourceType, r.Type)
 		} else {
-			s.key(KindResourceType, r.Type)
+			addKey(s, KindResourceType, r.Type)
 		}
 	}
 }
 
-func (s *Summary) key(kind byte, v []byte) {
+// AddKeys adds the keys of one record from the event it was rendered
+// from: the same keys, in the same order, as Add of the Attrs read from
+// its body (TestSummaryAddKeys holds them to that). An event always has a
+// readOnly.
+func (s *Summary) AddKeys(k *audit.LookupKeys) {
+	addKey(s, KindEventID, k.EventID)
+	addRepeat(s, 0, KindEventName, k.EventName)
+	addRepeat(s, 1, KindEventSource, k.EventSource)
+	addRepeat(s, 2, KindAccessKeyID, k.AccessKeyID)
+	addRepeat(s, 3, KindUsername, k.Username)
+	v := "false"
+	if k.ReadOnly {
+		v = "true"
+	}
+	addRepeat(s, 4, KindReadOnly, v)
+	for i := range k.Resources {
+		r := &k.Resources[i]
+		addKey(s, KindResourceName, r.ARN)
+		if i == 0 {
+			addRepeat(s, 5, KindResourceType, r.Type)
+		} else {
+			addKey(s, KindResourceType, r.Type)
+		}
+	}
+}
+
+func addKey[T string | []byte](s *Summary, kind byte, v T) {
 	if len(v) == 0 {
 		return
 	}
-	s.Bloom.Add(kind, v)
+	s.Bloom.add(keyHash(kind, v))
 	s.Keys++
 }
 
-func (s *Summary) repeat(i int, kind byte, v []byte) {
+func addRepeat[T string | []byte](s *Summary, i int, kind byte, v T) {
 	if len(v) == 0 || (len(s.prev[i]) > 0 && string(s.prev[i]) == string(v)) {
 		return
 	}
 	s.prev[i] = append(s.prev[i][:0], v...)
-	s.key(kind, v)
+	addKey(s, kind, v)
 }

@@ -122,7 +122,19 @@ func (s *Server) record(ctx context.Context, c *call, out any, e *apiError) erro
 	if err != nil {
 		return err
 	}
+	if ks, ok := a.Store.(keyedAuditStore); ok {
+		if k, ok := ev.LookupKeys(); ok {
+			return ks.StageAuditKeyed(ctx, body, k)
+		}
+	}
 	return a.Store.StageAudit(ctx, body)
+}
+
+// keyedAuditStore is implemented by a store whose lookup index can take
+// a record's lookup keys from the event instead of reading the record
+// back (the SQLite adapter).
+type keyedAuditStore interface {
+	StageAuditKeyed(ctx context.Context, body []byte, k audit.LookupKeys) error
 }
 
 // auditBufs recycles the buffers of staged audit bodies (events are

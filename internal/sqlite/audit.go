@@ -63,6 +63,9 @@ type auditLog struct {
 	chain *audit.Chain
 	begin audit.ChainState // chain state when the current batch began
 	buf   []byte           // the current batch's frames
+	// mem: the current batch's records for the indexer (offsets in buf),
+	// when every record in it came with its lookup keys; else empty.
+	mem []memRecord
 
 	// Test hooks (export_test.go): writeFault fails log writes before
 	// they happen; commitFault fails store commits after the log write.
@@ -208,8 +211,14 @@ func (a *auditLog) writeBatch(batch []*Unit, store bool) (auditWrite, error) {
 	}
 	buf := a.buf[:0]
 	lastOff := 0
+	keyed := true
 	for _, u := range batch {
-		for _, body := range u.audit {
+		keyed = keyed && (len(u.audit) == 0 || !u.keyless && len(u.auditKeys) == len(u.audit))
+	}
+	clear(a.mem) // the keys' strings
+	a.mem = a.mem[:0]
+	for _, u := range batch {
+		for i, body := range u.audit {
 			if len(body) > auditlog.MaxBody {
 				a.chain.Reset(a.begin)
 				return w, errAuditBody
@@ -221,6 +230,9 @@ func (a *auditLog) writeBatch(batch []*Unit, store bool) (auditWrite, error) {
 			}
 			lastOff = len(buf)
 			buf = auditlog.AppendFrame(buf, flags, w.first, &rec)
+			if keyed {
+				a.mem = append(a.mem, memRecord{seq: rec.Seq, off: int64(lastOff), end: int64(len(buf)), keys: u.auditKeys[i]})
+			}
 		}
 	}
 	auditlog.SetFlags(buf[lastOff:], auditlog.FlagBatchEnd)
@@ -354,6 +366,18 @@ func (a *auditLog) head() (uint64, auditlog.Pos) {
 // unit commits or rolls back and keeps no reference to it afterwards, so
 // the caller may reuse it then.
 func (db *DB) StageAudit(ctx context.Context, body []byte) error {
+	return db.stageAudit(ctx, body, nil)
+}
+
+// StageAuditKeyed is StageAudit for a body rendered from an event whose
+// lookup keys are k (audit.Event.LookupKeys): the audit index takes them
+// from k instead of reading the record back from the log. k must be what
+// reading body gives (TestSummaryAddKeys).
+func (db *DB) StageAuditKeyed(ctx context.Context, body []byte, k audit.LookupKeys) error {
+	return db.stageAudit(ctx, body, &k)
+}
+
+func (db *DB) stageAudit(ctx context.Context, body []byte, k *audit.LookupKeys) error {
 	if len(body) > auditlog.MaxBody {
 		return errAuditBody
 	}
@@ -361,7 +385,19 @@ func (db *DB) StageAudit(ctx context.Context, body []byte) error {
 	if own {
 		defer u.Rollback()
 	}
+	if u.audit == nil {
+		u.audit = u.audit1[:0]
+	}
 	u.audit = append(u.audit, body)
+	switch {
+	case k == nil:
+		u.keyless, u.auditKeys = true, nil
+	case !u.keyless:
+		if u.auditKeys == nil {
+			u.auditKeys = u.auditKey1[:0]
+		}
+		u.auditKeys = append(u.auditKeys, *k)
+	}
 	if own {
 		return u.Commit()
 	}

@@ -154,6 +154,9 @@ func (a *auditLog) importLog(ctx context.Context, recs iter.Seq2[audit.Record, e
 		return err
 	}
 	if have {
+		if a.ix != nil {
+			a.ix.forget() // nothing was queued (the log was empty); the index reads the import back
+		}
 		a.publish(auditWrite{first: 1, pos: start, last: last, n: int(a.log.End().Off - start.Off)}, true)
 		a.mu.Lock()
 		a.end = a.log.End() // the import may span segments

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/txn"
 )
 
@@ -28,9 +29,16 @@ type Unit struct {
 	db  *DB
 	ops []op
 	// audit holds the bodies of the unit's audit records (StageAudit),
-	// written to the audit log by the committer.
-	audit [][]byte
-	after []func() // cache updates, run after a successful commit
+	// written to the audit log by the committer; auditKeys their lookup
+	// keys when every body came with them (StageAuditKeyed; keyless: one
+	// did not), which the indexer then uses instead of reading the
+	// records back. The arrays back the first record of each.
+	audit     [][]byte
+	auditKeys []audit.LookupKeys
+	keyless   bool
+	audit1    [1][]byte
+	auditKey1 [1]audit.LookupKeys
+	after     []func() // cache updates, run after a successful commit
 	// locks held by this unit, released when it finishes.
 	locks []string
 	// staged holds this unit's own writes so that its reads see them:
@@ -444,6 +452,9 @@ func (c *committer) commitTx(batch []*Unit) error {
 		}
 	}
 	a.publish(w, sqlWork)
+	if a.ix != nil && len(a.mem) > 0 {
+		a.ix.enqueue(a.mem, w.pos)
+	}
 	return nil
 }
 
