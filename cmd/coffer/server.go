@@ -362,7 +362,12 @@ func (a *App) ensureRootCredentials(ctx context.Context) error {
 	if id != "" || secret != "" {
 		given = &identity.Credentials{AccessKeyID: id, SecretAccessKey: secret}
 	}
-	created, err := a.identity.EnsureRoot(ctx, given)
+	var created *identity.Credentials
+	err := a.db.Atomic(ctx, func(ctx context.Context) error {
+		var err error
+		created, err = a.identity.EnsureRoot(ctx, given)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -205,7 +205,14 @@ type Credentials struct {
 // credentials (from the environment) it stores exactly those; otherwise it
 // creates a key if the root has none. It returns the credentials it created
 // (nil when nothing was created), so the caller can hand them to the user.
+//
+// Run it inside one unit of work: it takes the IAM lock first, so nodes
+// starting together on an empty shared database create one root key
+// between them, not one each.
 func (s *Service) EnsureRoot(ctx context.Context, given *Credentials) (*Credentials, error) {
+	if err := s.lockIAM(ctx); err != nil {
+		return nil, err
+	}
 	if given != nil {
 		if given.AccessKeyID == "" || given.SecretAccessKey == "" {
 			return nil, errors.New("both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY must be set")

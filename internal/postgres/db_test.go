@@ -12,6 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/coffer-dev/coffer/internal/envelope"
+	"github.com/coffer-dev/coffer/internal/identity"
+	"github.com/coffer-dev/coffer/internal/keyring"
 	"github.com/coffer-dev/coffer/internal/postgres"
 	"github.com/coffer-dev/coffer/internal/postgres/pgtest"
 	"github.com/coffer-dev/coffer/internal/secrets"
@@ -266,5 +269,61 @@ func TestSnapshotLoad(t *testing.T) {
 	}
 	if d := cmp.Diff(want[:10], dump(dst)); d != "" {
 		t.Fatalf("after replace (-want +got):\n%s", d)
+	}
+}
+
+// Nodes starting together on an empty database give the account root one
+// access key between them, and every node then accepts it.
+func TestEnsureRootOnce(t *testing.T) {
+	dsn := pgtest.Schema(t, pgtest.DSN(t))
+	root, err := keyring.NewRoot(envelope.NewDataKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nodes = 4
+	dbs := make([]*postgres.DB, nodes)
+	for i := range dbs {
+		dbs[i] = openDSN(t, dsn)
+	}
+	ctx := tctx(t)
+	created := make([]*identity.Credentials, nodes)
+	errs := make([]error, nodes)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := identity.New(identity.Config{Store: db, Root: root, Account: "123456789012", Region: "us-east-1"})
+			<-start
+			errs[i] = db.Atomic(ctx, func(ctx context.Context) error {
+				var err error
+				created[i], err = id.EnsureRoot(ctx, nil)
+				return err
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var made []*identity.Credentials
+	for i := range dbs {
+		if errs[i] != nil {
+			t.Fatalf("node %d: %v", i, errs[i])
+		}
+		if created[i] != nil {
+			made = append(made, created[i])
+		}
+	}
+	if len(made) != 1 {
+		t.Fatalf("%d nodes created a root access key, want exactly 1", len(made))
+	}
+	for i, db := range dbs {
+		keys, err := db.ListAccessKeys(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 1 || keys[0].ID != made[0].AccessKeyID {
+			t.Fatalf("node %d sees %d root keys, want the one created (%s)", i, len(keys), made[0].AccessKeyID)
+		}
 	}
 }
