@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/coffer-dev/coffer/internal/envelope"
 	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/keyring"
 	"github.com/coffer-dev/coffer/internal/keyring/kmsunseal"
 	"github.com/coffer-dev/coffer/internal/kms"
+	"github.com/coffer-dev/coffer/internal/postgres"
 	"github.com/coffer-dev/coffer/internal/sqlite"
 )
 
@@ -165,7 +167,10 @@ every KMS key, every IAM secret access key and the audit trail's HMAC and
 checkpoint-signing keys — under a new root key, in one
 database transaction, then replaces the root key check value. Secret values
 are not touched: they are protected by KMS key material, which stays the
-same. The server must be stopped (the data directory is locked).
+same. The server must be stopped: on SQLite the data directory is locked;
+on PostgreSQL (--storage postgres://…) every node must be stopped, the
+command refuses to start while any is running, and a node that runs on with
+the old root key afterwards can no longer store anything the root key wraps.
 
 The current root key is given as for "coffer server" (--root-key-file,
 --root-key-kms-key-id or COFFER_ROOT_KEY; else the development key in the
@@ -180,7 +185,9 @@ If the command is interrupted, nothing has changed (the transaction did not
 commit) and the old root key still works; if it is interrupted after the
 commit but before a new key file in the data dir was renamed into place, the
 server finishes that rename at its next start. Afterwards start the server
-with the new root key only, and destroy the old one.
+with the new root key only (on PostgreSQL: every node; copy a new key file
+of the data dir to the nodes that read theirs from their data dir), and
+destroy the old one.
 
 Flags:
 `
@@ -227,6 +234,7 @@ func runRootKey(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 type rotateOptions struct {
 	dataDir     string
+	storage     string // --storage ("" = SQLite in dataDir)
 	old         rootKeyFlags
 	newFile     string
 	newKMSKeyID string
@@ -241,6 +249,7 @@ func rotateFlags(o *rotateOptions, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("coffer root-key rotate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.dataDir, "data-dir", envOr("COFFER_DATA_DIR", "./coffer-data"), "data directory (also COFFER_DATA_DIR)")
+	fs.StringVar(&o.storage, "storage", envOr("COFFER_STORAGE", ""), "the store, as for coffer server: sqlite://<data-dir or file.db> or postgres://… (default: SQLite in --data-dir; also COFFER_STORAGE)")
 	o.old.register(fs)
 	fs.StringVar(&o.newFile, "new-root-key-file", "", "file with the new base64 root key (created with a random key if missing)")
 	fs.StringVar(&o.newKMSKeyID, "new-root-key-kms-key-id", "", "KMS key that wraps the new root key (stored in <data-dir>/"+kmsKeyFile+")")
@@ -255,7 +264,7 @@ type rotateResult struct {
 
 // rotateRootKey implements "coffer root-key rotate".
 //
-// Design: the whole re-wrap is one unit of work, i.e. one SQLite
+// Design: the whole re-wrap is one unit of work, i.e. one database
 // transaction — KMS key material, access keys and the root check value
 // commit together or not at all. An interrupted run therefore leaves
 // every item under the old root key, and a completed one leaves every
@@ -273,23 +282,45 @@ func rotateRootKey(ctx context.Context, o rotateOptions) (*rotateResult, error) 
 	if o.newFile != "" && o.newKMSKeyID != "" {
 		return nil, errors.New("give either --new-root-key-file or --new-root-key-kms-key-id, not both")
 	}
-	if _, err := os.Stat(filepath.Join(o.dataDir, "coffer.db")); err != nil {
-		return nil, fmt.Errorf("%s holds no Coffer database: %w", o.dataDir, err)
+	spec, err := parseStorage(o.storage, o.dataDir)
+	if err != nil {
+		return nil, err
 	}
-	db, err := sqlite.Open(filepath.Join(o.dataDir, "coffer.db"), sqlite.Options{Log: o.log})
+	opened, desc, err := openExisting(ctx, spec, postgres.DefaultTimeout, o.log)
 	if err != nil {
 		if errors.Is(err, sqlite.ErrLocked) {
 			return nil, fmt.Errorf("%w: stop the server before rotating the root key", err)
 		}
 		return nil, err
 	}
-	defer db.Close()
+	defer opened.Close()
+	db, ok := opened.(rootKeyStore)
+	if !ok {
+		return nil, fmt.Errorf("%s cannot rotate its root key", desc)
+	}
+	fencer, shared := opened.(rootKeyFencer)
+	nodesRunning := func() error {
+		if !shared {
+			return nil // SQLite: the open above locked the data directory
+		}
+		n, err := fencer.RunningNodes(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d Coffer server node(s) are running on %s: stop every node before rotating the root key", n, desc)
+		}
+		return nil
+	}
+	if err := nodesRunning(); err != nil {
+		return nil, err
+	}
 	check, err := db.Meta(ctx, rootCheckMeta)
 	if err != nil {
 		return nil, err
 	}
 	if check == nil {
-		return nil, errors.New("the data directory has no root key yet: start the server once first")
+		return nil, fmt.Errorf("%s has no root key yet: start the server once first", desc)
 	}
 	cfg := appConfig{dataDir: o.dataDir, rootKeyFile: o.old.file, rootKeyKMSKeyID: o.old.kmsKeyID, log: o.log}
 	old, err := unsealRoot(ctx, cfg, check)
@@ -350,6 +381,12 @@ func rotateRootKey(ctx context.Context, o rotateOptions) (*rotateResult, error) 
 		}
 		next = "The new development root key is in " + final + "."
 	}
+	if shared {
+		next = strings.Replace(next, "Start the server", "Start every node", 1)
+		if pending != "" {
+			next += " Nodes that read the root key from their own data directory need a copy of " + final + "."
+		}
+	}
 	newRoot, err := keyring.NewRoot(raw)
 	envelope.Zero(raw)
 	if err != nil {
@@ -378,6 +415,11 @@ func rotateRootKey(ctx context.Context, o rotateOptions) (*rotateResult, error) 
 		return nil
 	}
 	err = db.Atomic(ctx, func(ctx context.Context) error {
+		if shared {
+			if err := fencer.BeginRootKeyRotation(ctx, newRoot.ID()); err != nil {
+				return err
+			}
+		}
 		n, err := ksvc.RewrapKeys(ctx, newRoot, step)
 		if err != nil {
 			return fmt.Errorf("re-wrap KMS key material: %w", err)
@@ -405,6 +447,9 @@ func rotateRootKey(ctx context.Context, o rotateOptions) (*rotateResult, error) 
 		if err := rewrapAuditKeys(ctx, db, old, newRoot); err != nil {
 			return err
 		}
+		if err := nodesRunning(); err != nil { // one started meanwhile
+			return err
+		}
 		return db.PutMeta(ctx, rootCheckMeta, newRoot.NewCheck())
 	})
 	if err != nil {
@@ -425,6 +470,33 @@ func rotateRootKey(ctx context.Context, o rotateOptions) (*rotateResult, error) 
 	}
 	return res, nil
 }
+
+// rootKeyStore is what a root-key rotation needs of a store.
+type rootKeyStore interface {
+	storage
+	// AllAccessKeys returns every stored access key (users, root and
+	// sessions).
+	AllAccessKeys(ctx context.Context) ([]*identity.AccessKey, error)
+	// PutMeta sets a meta value within the unit of work in ctx.
+	PutMeta(ctx context.Context, key string, value []byte) error
+}
+
+// rootKeyFencer is implemented by stores several nodes share
+// (PostgreSQL); see internal/postgres/rootkey.go.
+type rootKeyFencer interface {
+	// RunningNodes counts the servers running on the store.
+	RunningNodes(ctx context.Context) (int, error)
+	// BeginRootKeyRotation starts the rotation in the unit of work in ctx:
+	// it holds off writes of root-wrapped items by running nodes and
+	// records the new root key id at commit.
+	BeginRootKeyRotation(ctx context.Context, newID string) error
+}
+
+var (
+	_ rootKeyStore  = (*sqlite.DB)(nil)
+	_ rootKeyStore  = (*postgres.DB)(nil)
+	_ rootKeyFencer = (*postgres.DB)(nil)
+)
 
 func removeIfExists(stderr io.Writer, path string) {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

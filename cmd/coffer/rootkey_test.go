@@ -14,6 +14,8 @@ import (
 	"github.com/coffer-dev/coffer/internal/identity"
 	"github.com/coffer-dev/coffer/internal/keyring"
 	"github.com/coffer-dev/coffer/internal/kms"
+	"github.com/coffer-dev/coffer/internal/postgres"
+	"github.com/coffer-dev/coffer/internal/postgres/pgtest"
 	"github.com/coffer-dev/coffer/internal/secrets"
 	"github.com/coffer-dev/coffer/internal/sigv4"
 )
@@ -211,4 +213,81 @@ func TestRootKeyCommandUsage(t *testing.T) {
 	if err := runRootKey(context.Background(), []string{"spin"}, &out, &errb); err != errUsage {
 		t.Fatalf("unknown subcommand: %v", err)
 	}
+}
+
+// On PostgreSQL: the rotation refuses to run while a node is running, then
+// re-wraps everything; a node left running with the old root key can no
+// longer store anything wrapped by it.
+func TestRootKeyRotatePostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Schema(t, pgtest.DSN(t))
+	dir := t.TempDir()
+	oldKey := newKeyFile(t, "old.key")
+	c := appConfig{dataDir: dir, storage: dsn, rootKeyFile: oldKey, log: quiet}
+	d := populate(t, c)
+	newKey := filepath.Join(t.TempDir(), "new.key")
+	opts := rotateOptions{dataDir: dir, storage: dsn, old: rootKeyFlags{file: oldKey}, newFile: newKey, log: quiet}
+
+	node, err := openApp(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.db.(*postgres.DB).AnnounceNode(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rotateRootKey(ctx, opts); err == nil || !strings.Contains(err.Error(), "1 Coffer server node(s) are running") {
+		t.Fatalf("rotation with a node running: %v", err)
+	}
+	node.Close()
+	verify(t, c, d) // nothing changed
+
+	// A node that is not shown as running (say it lost its lease session)
+	// and keeps the old root key in memory.
+	stale, err := openApp(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
+
+	res, err := rotateRootKey(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.materials != 3 || res.accessKeys != 1 || !strings.Contains(res.next, "Start every node with --root-key-file") {
+		t.Fatalf("rotated %d materials, %d access keys; %q", res.materials, res.accessKeys, res.next)
+	}
+	cNew := c
+	cNew.rootKeyFile = newKey
+	verify(t, cNew, d)
+	if _, err := openApp(ctx, c); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("old root key after rotation: %v", err)
+	}
+
+	// The stale node's writes of root-wrapped items fail; nothing lands.
+	if _, err := stale.kms.CreateKey(ctx, kms.CreateKeyInput{}); !errors.Is(err, postgres.ErrRootKeyRotated) {
+		t.Fatalf("CreateKey on a node with the old root key: %v", err)
+	}
+	if _, err := stale.kms.RotateOnDemand(ctx, d.blobKey); !errors.Is(err, postgres.ErrRootKeyRotated) {
+		t.Fatalf("RotateKeyOnDemand on a node with the old root key: %v", err)
+	}
+	if _, err := stale.identity.EnsureRoot(ctx, &identity.Credentials{AccessKeyID: "AKIASTALENODE0000001", SecretAccessKey: "stale-node-secret-key-0000000000000000000"}); !errors.Is(err, postgres.ErrRootKeyRotated) {
+		t.Fatalf("access key stored by a node with the old root key: %v", err)
+	}
+	app, err := openApp(ctx, cNew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	keys, err := app.db.ListKeys(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aks, err := app.db.(rootKeyStore).AllAccessKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || len(aks) != 1 {
+		t.Fatalf("after the stale node's writes: %d KMS keys (want 2), %d access keys (want 1)", len(keys), len(aks))
+	}
+	verify(t, cNew, d)
 }

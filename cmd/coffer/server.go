@@ -119,6 +119,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer app.Close()
+	// On a shared store, show this node as running (coffer root-key rotate
+	// refuses to start while any node is).
+	if n, ok := app.db.(interface{ AnnounceNode(context.Context) error }); ok {
+		if err := n.AnnounceNode(ctx); err != nil {
+			return fmt.Errorf("announce the node on %s: %w", app.storageDesc, err)
+		}
+	}
 
 	if err := app.ensureRootCredentials(ctx); err != nil {
 		return err

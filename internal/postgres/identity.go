@@ -72,6 +72,11 @@ func (db *DB) PutAccessKey(ctx context.Context, k *identity.AccessKey) error {
 		return err
 	}
 	return db.write(ctx, "", func(ctx context.Context, tx pgx.Tx) error {
+		if k.RootKeyID != "" {
+			if err := db.checkRootKeyIDs(ctx, tx, k.RootKeyID); err != nil {
+				return err
+			}
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO access_keys (id, user_name, doc) VALUES ($1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, doc = excluded.doc`, k.ID, k.UserName, doc)
 		return err
@@ -86,9 +91,14 @@ func (db *DB) DeleteAccessKey(ctx context.Context, id string) error {
 }
 
 func (db *DB) ListAccessKeys(ctx context.Context, userName string) ([]*identity.AccessKey, error) {
+	return db.queryAccessKeys(ctx, "SELECT doc FROM access_keys WHERE user_name = $1 ORDER BY id", userName)
+}
+
+// queryAccessKeys decodes the access key documents a query returns.
+func (db *DB) queryAccessKeys(ctx context.Context, query string, args ...any) ([]*identity.AccessKey, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	rows, err := db.reader(ctx).Query(ctx, "SELECT doc FROM access_keys WHERE user_name = $1 ORDER BY id", userName)
+	rows, err := db.reader(ctx).Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

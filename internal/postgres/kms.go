@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,9 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(cur *kms.Key) (*
 		if next.ID != id {
 			return fmt.Errorf("postgres: key %s staged under id %s", next.ID, id)
 		}
+		if err := db.checkRootKeyIDs(ctx, tx, materialRootKeyIDs(next)...); err != nil {
+			return err
+		}
 		doc, err := json.Marshal(next)
 		if err != nil {
 			return err
@@ -87,6 +91,18 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(cur *kms.Key) (*
 		_, err = tx.Exec(ctx, "INSERT INTO kms_keys (id, doc, due_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, due_ms = excluded.due_ms", id, doc, dueMillis(next))
 		return err
 	})
+}
+
+// materialRootKeyIDs lists the distinct root key ids k's material is
+// wrapped by.
+func materialRootKeyIDs(k *kms.Key) []string {
+	var ids []string
+	for _, m := range k.Materials {
+		if m.RootKeyID != "" && !slices.Contains(ids, m.RootKeyID) {
+			ids = append(ids, m.RootKeyID)
+		}
+	}
+	return ids
 }
 
 // dueMillis is the indexed form of k.DueAt (0 = never due).

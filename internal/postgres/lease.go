@@ -29,8 +29,12 @@ type leaser struct {
 	mu   sync.Mutex
 	conn *pgx.Conn
 	held map[string]bool
-	stop chan struct{}
-	done chan struct{}
+	// announce: this node is a running server; the session holds the
+	// node lock shared (AnnounceNode).
+	announce bool
+	reopenOK bool // the last reopen for announce worked (log failures once)
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 func (l *leaser) init(db *DB) {
@@ -119,6 +123,12 @@ func (l *leaser) connect(ctx context.Context) error {
 	// Ignored where unsupported (PostgreSQL < 14): the keepalive still
 	// detects a lost session on this side.
 	conn.Exec(ctx, "SELECT set_config('idle_session_timeout', $1, false)", leaseIdleTimeout.String())
+	if l.announce {
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock_shared($1::int4, $2::int4)", int32(leaseClass), l.db.leaseKey(nodeLease)); err != nil {
+			conn.Close(ctx)
+			return err
+		}
+	}
 	l.conn = conn
 	return nil
 }
@@ -154,7 +164,16 @@ func (l *leaser) keepalive() {
 		case <-t.C:
 		}
 		l.mu.Lock()
-		if l.conn != nil {
+		if l.conn == nil && l.announce {
+			ctx, cancel := l.db.bound(context.Background())
+			if err := l.connect(ctx); err != nil && l.reopenOK {
+				l.db.log.Warn("could not reopen the lease session (this node is not shown as running until it can)", "err", err)
+				l.reopenOK = false
+			} else if err == nil {
+				l.reopenOK = true
+			}
+			cancel()
+		} else if l.conn != nil {
 			ctx, cancel := l.db.bound(context.Background())
 			if _, err := l.conn.Exec(ctx, "SELECT 1"); err != nil {
 				l.dropLocked("lease session ping failed")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -250,6 +251,16 @@ func TestPostgresCluster(t *testing.T) {
 		}
 		if _, err := a.kms().Decrypt(c, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob}); apiCode(err) != "DisabledException" {
 			t.Fatalf("node A decrypts with a key node B disabled: %v", err)
+		}
+	})
+
+	// The root key of a shared store cannot be rotated under running
+	// nodes: they would keep the old one in memory.
+	t.Run("RootKeyRotateRefusedWhileNodesRun", func(t *testing.T) {
+		newKey := filepath.Join(t.TempDir(), "new.key")
+		_, stderr, code := cofferRun(t, env, "root-key", "rotate", "--data-dir", t.TempDir(), "--new-root-key-file", newKey)
+		if code == 0 || !strings.Contains(stderr, "2 Coffer server node(s) are running") {
+			t.Fatalf("coffer root-key rotate with two nodes running: exit %d, %s", code, stderr)
 		}
 	})
 
