@@ -12,6 +12,9 @@ type LookupKeys struct {
 	EventID, EventName, EventSource, AccessKeyID, Username string
 	ReadOnly                                               bool
 	Resources                                              []Resource
+	// ErrorCode and SourceIP are not LookupEvents attributes; the
+	// PostgreSQL store keeps them in columns for coffer audit query.
+	ErrorCode, SourceIP string
 }
 
 // LookupKeys returns e's lookup keys, or false when a body rendered from e
@@ -28,9 +31,12 @@ func (e *Event) LookupKeys() (LookupKeys, bool) {
 		Username:    e.UserIdentity.LookupName(),
 		ReadOnly:    e.ReadOnly,
 		Resources:   e.Resources,
+		ErrorCode:   e.ErrorCode,
+		SourceIP:    e.SourceIPAddress,
 	}
 	ok := utf8.ValidString(k.EventID) && utf8.ValidString(k.EventName) && utf8.ValidString(k.EventSource) &&
-		utf8.ValidString(k.AccessKeyID) && utf8.ValidString(k.Username)
+		utf8.ValidString(k.AccessKeyID) && utf8.ValidString(k.Username) &&
+		utf8.ValidString(k.ErrorCode) && utf8.ValidString(k.SourceIP)
 	for i := 0; ok && i < len(k.Resources); i++ {
 		ok = utf8.ValidString(k.Resources[i].ARN) && utf8.ValidString(k.Resources[i].Type)
 	}

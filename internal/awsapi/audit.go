@@ -130,9 +130,9 @@ func (s *Server) record(ctx context.Context, c *call, out any, e *apiError) erro
 	return a.Store.StageAudit(ctx, body)
 }
 
-// keyedAuditStore is implemented by a store whose lookup index can take
-// a record's lookup keys from the event instead of reading the record
-// back (the SQLite adapter).
+// keyedAuditStore is implemented by a store that can take a record's
+// lookup keys from the event instead of reading them from its body (the
+// SQLite adapter's index, the PostgreSQL adapter's lookup columns).
 type keyedAuditStore interface {
 	StageAuditKeyed(ctx context.Context, body []byte, k audit.LookupKeys) error
 }

@@ -80,11 +80,11 @@ func (db *DB) ImportAudit(ctx context.Context, recs iter.Seq2[audit.Record, erro
 		return err
 	}
 	st, err = audit.CheckImport(recs, cps, func(r *audit.Record) error {
-		f, err := parseAuditFields(r.Body)
+		c, err := parseAuditCols(r.Body)
 		if err != nil {
 			return fmt.Errorf("%w: seq %d: %w", audit.ErrImport, r.Seq, err)
 		}
-		rows.addRecord(r, &f)
+		rows.addRecord(r, &c)
 		if rows.len() >= importChunk {
 			return flush()
 		}
