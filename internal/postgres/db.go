@@ -60,6 +60,7 @@ type DB struct {
 	log     *slog.Logger
 
 	ak        accessKeyCache
+	rcache    readCache // readcache.go
 	lease     leaser
 	closeOnce sync.Once
 

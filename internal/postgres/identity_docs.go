@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 
@@ -9,9 +10,9 @@ import (
 	"github.com/coffer-dev/coffer/internal/identity"
 )
 
-// IAM documents are read through on every call, like everything else here:
-// the identity service caches what it compiles from a document by its Rev,
-// so a read costs one indexed row, and a write on any node is seen at once.
+// IAM documents are read through the read cache (readcache.go): a write on
+// any node is seen at once. The identity service caches what it compiles
+// from a document by its Rev.
 
 func loadDoc(ctx context.Context, q querier, kind, name string) (*identity.Doc, error) {
 	d := &identity.Doc{Kind: kind, Name: name}
@@ -29,7 +30,13 @@ func loadDoc(ctx context.Context, q querier, kind, name string) (*identity.Doc, 
 func (db *DB) Doc(ctx context.Context, kind, name string) (*identity.Doc, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	return loadDoc(ctx, db.reader(ctx), kind, name)
+	d, err := cached(ctx, db, kindIAM, kind+"\x00"+name, func(q querier) (*identity.Doc, error) {
+		return loadDoc(ctx, q, kind, name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &identity.Doc{Kind: d.Kind, Name: d.Name, Rev: d.Rev, Body: bytes.Clone(d.Body)}, nil
 }
 
 // UpdateDoc implements identity.Store: the document's advisory lock is held

@@ -18,16 +18,7 @@ func TestLeaseLostWithSession(t *testing.T) {
 	dsn := pgtest.Schema(t, base)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var nodes [2]*DB
-	for i := range nodes {
-		db, err := Open(ctx, dsn, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes[i] = db
-	}
-	a, b := nodes[0], nodes[1]
+	a, b := twoNodes(t, ctx, dsn)
 	if ok, err := a.HoldLease(ctx, "job"); !ok || err != nil {
 		t.Fatalf("HoldLease = %v, %v", ok, err)
 	}
@@ -63,6 +54,21 @@ func TestLeaseLostWithSession(t *testing.T) {
 			t.Fatal("node A still believes it holds the lease")
 		}
 	}
+}
+
+// twoNodes opens two DB handles on dsn, closed when the test ends.
+func twoNodes(t *testing.T, ctx context.Context, dsn string) (*DB, *DB) {
+	t.Helper()
+	var nodes [2]*DB
+	for i := range nodes {
+		db, err := Open(ctx, dsn, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes[i] = db
+	}
+	return nodes[0], nodes[1]
 }
 
 func TestFirstSchema(t *testing.T) {

@@ -18,7 +18,14 @@ var _ kms.Store = (*DB)(nil)
 func (db *DB) Key(ctx context.Context, id string) (*kms.Key, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	return loadKey(ctx, db.reader(ctx), id)
+	const query = "SELECT doc FROM kms_keys WHERE id = $1"
+	doc, err := cached(ctx, db, kindKMS, id, func(q querier) ([]byte, error) {
+		return loadDocBytes(ctx, q, query, id, kms.ErrNoSuchKey)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSON[kms.Key](doc, id, "key")
 }
 
 func loadKey(ctx context.Context, q querier, id string) (*kms.Key, error) {
@@ -28,14 +35,26 @@ func loadKey(ctx context.Context, q querier, id string) (*kms.Key, error) {
 // loadJSON reads the JSON document the one-column query returns for key
 // into a new T; no row is notFound.
 func loadJSON[T any](ctx context.Context, q querier, query, key string, notFound error, what string) (*T, error) {
+	doc, err := loadDocBytes(ctx, q, query, key, notFound)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSON[T](doc, key, what)
+}
+
+// loadDocBytes reads the document the one-column query returns for key;
+// no row is notFound.
+func loadDocBytes(ctx context.Context, q querier, query, key string, notFound error) ([]byte, error) {
 	var doc []byte
 	err := q.QueryRow(ctx, query, key).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound
 	}
-	if err != nil {
-		return nil, err
-	}
+	return doc, err
+}
+
+// decodeJSON decodes a stored document into a new T.
+func decodeJSON[T any](doc []byte, key, what string) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(doc, v); err != nil {
 		return nil, fmt.Errorf("postgres: corrupt %s document %s: %w", what, key, err)

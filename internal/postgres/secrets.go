@@ -23,43 +23,68 @@ const selectSecret = `SELECT s.arn, s.accessed_ms, s.doc,
 	FROM secrets s WHERE `
 
 func (db *DB) SecretByName(ctx context.Context, name string) (*secrets.Secret, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	return loadSecret(ctx, db.reader(ctx), "s.name", name)
+	return db.cachedSecret(ctx, "s.name", name)
 }
 
 func (db *DB) SecretByARN(ctx context.Context, arn string) (*secrets.Secret, error) {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	return loadSecret(ctx, db.reader(ctx), "s.arn", arn)
+	return db.cachedSecret(ctx, "s.arn", arn)
 }
 
-// loadSecret reads one secret (by "s.name" or "s.arn") with its access days.
-func loadSecret(ctx context.Context, q querier, col, val string) (*secrets.Secret, error) {
-	var (
-		arn      string
-		accessed int64
-		doc      []byte
-		ids      []string
-		days     []int64
-	)
-	err := q.QueryRow(ctx, selectSecret+col+" = $1", val).Scan(&arn, &accessed, &doc, &ids, &days)
+// cachedSecret reads a secret through the read cache (readcache.go).
+func (db *DB) cachedSecret(ctx context.Context, col, val string) (*secrets.Secret, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	row, err := cached(ctx, db, kindSecrets, col+"\x00"+val, func(q querier) (*secretRow, error) {
+		return readSecretRow(ctx, q, col, val)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return row.decode()
+}
+
+// secretRow is a secret's row as read, with the access days of its
+// versions.
+type secretRow struct {
+	arn      string
+	accessed int64
+	doc      []byte
+	ids      []string
+	days     []int64
+}
+
+func readSecretRow(ctx context.Context, q querier, col, val string) (*secretRow, error) {
+	r := new(secretRow)
+	err := q.QueryRow(ctx, selectSecret+col+" = $1", val).Scan(&r.arn, &r.accessed, &r.doc, &r.ids, &r.days)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, secrets.ErrNoSuchSecret
 	}
 	if err != nil {
 		return nil, err
 	}
-	s, err := decodeSecret(doc, accessed)
+	return r, nil
+}
+
+// decode returns a new Secret of the row (nothing shared with it).
+func (r *secretRow) decode() (*secrets.Secret, error) {
+	s, err := decodeSecret(r.doc, r.accessed)
 	if err != nil {
 		return nil, err
 	}
-	for i, id := range ids {
-		if v := s.Version(id); v != nil && i < len(days) {
-			v.LastAccessedAt = time.UnixMilli(days[i]).UTC()
+	for i, id := range r.ids {
+		if v := s.Version(id); v != nil && i < len(r.days) {
+			v.LastAccessedAt = time.UnixMilli(r.days[i]).UTC()
 		}
 	}
 	return s, nil
+}
+
+func loadSecret(ctx context.Context, q querier, col, val string) (*secrets.Secret, error) {
+	r, err := readSecretRow(ctx, q, col, val)
+	if err != nil {
+		return nil, err
+	}
+	return r.decode()
 }
 
 func decodeSecret(doc []byte, accessedMS int64) (*secrets.Secret, error) {

@@ -25,6 +25,10 @@ type Unit struct {
 	// writes them last (audit.go).
 	audit    []stagedAudit
 	finished bool
+	// vers are the data_version counters the unit reads the read cache
+	// with (readcache.go), read on its first cached read.
+	vers   [numKinds]int64
+	versOK bool
 }
 
 var (
