@@ -239,8 +239,13 @@ func (s *Server) handleJSON(c *call, target string) (any, *apiError) {
 		return nil, s.fail(c, &apiError{Type: "RequestEntityTooLargeException", Message: "Request body exceeds the 1 MiB limit.", Status: http.StatusRequestEntityTooLarge})
 	}
 	body := buf.Bytes()
-	caller, aerr := s.authenticate(r, body, c.service, c.start)
+	// The unit begins before authentication so that the store reads the
+	// caller's access key within it (the PostgreSQL read cache is per unit).
+	ctx, unit := s.cfg.Units.Begin(r.Context())
+	defer unit.Rollback()
+	caller, aerr := s.authenticate(ctx, r, body, c.service, c.start)
 	if aerr != nil {
+		unit.Rollback()
 		return nil, s.fail(c, aerr)
 	}
 	c.caller = caller
@@ -252,15 +257,15 @@ func (s *Server) handleJSON(c *call, target string) (any, *apiError) {
 		in = c.op.input()
 		c.input = in
 		if err := awsjson.Decode(body, in); err != nil {
+			unit.Rollback()
 			return nil, s.fail(c, clientErr("SerializationException", err.Error()))
 		}
 	}
 	c.input = in
 	if err := in.Validate(); err != nil {
+		unit.Rollback()
 		return nil, s.fail(c, clientErr("ValidationException", err.Error()))
 	}
-	ctx, unit := s.cfg.Units.Begin(r.Context())
-	defer unit.Rollback()
 	out, err := s.invoke(ctx, c, in)
 	if err != nil {
 		unit.Rollback()
@@ -314,7 +319,7 @@ func (s *Server) invoke(ctx context.Context, c *call, in any) (out any, err erro
 
 // authenticate verifies the request's SigV4 signature and returns the
 // caller; now is the request's time (taken once per request).
-func (s *Server) authenticate(r *http.Request, body []byte, service string, now time.Time) (*identity.Caller, *apiError) {
+func (s *Server) authenticate(ctx context.Context, r *http.Request, body []byte, service string, now time.Time) (*identity.Caller, *apiError) {
 	auth, err := sigv4.Parse(r)
 	if err != nil {
 		return nil, sigv4Error(err)
@@ -325,7 +330,7 @@ func (s *Server) authenticate(r *http.Request, body []byte, service string, now 
 	if err := auth.CheckScope(s.cfg.Region, service); err != nil {
 		return nil, sigv4Error(err)
 	}
-	key, caller, err := s.cfg.Identity.SigningKeyWithToken(r.Context(), auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
+	key, caller, err := s.cfg.Identity.SigningKeyWithToken(ctx, auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
 	if err != nil {
 		return nil, toAPIError(service, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -55,11 +54,11 @@ func (c *accessKeyCache) get(id string, doc []byte) (*identity.AccessKey, error)
 func (db *DB) AccessKey(ctx context.Context, id string) (*identity.AccessKey, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	var doc []byte
-	err := db.reader(ctx).QueryRow(ctx, "SELECT doc FROM access_keys WHERE id = $1", id).Scan(&doc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, identity.ErrNoSuchAccessKey
-	}
+	// Through the read cache (readcache.go), under a key no IAM document
+	// kind has.
+	doc, err := cached(ctx, db, kindIAM, "\x01access-key\x00"+id, func(q querier) ([]byte, error) {
+		return loadDocBytes(ctx, q, "SELECT doc FROM access_keys WHERE id = $1", id, identity.ErrNoSuchAccessKey)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -140,6 +140,34 @@ func TestReadCacheAcrossNodes(t *testing.T) {
 	if _, err := b.Doc(uctx, "user", "alice"); !errors.Is(err, identity.ErrNoSuchDoc) {
 		t.Fatalf("B read a document A deleted: %v", err)
 	}
+	// Access keys: a deactivation and a deletion on A are seen at once.
+	ak := &identity.AccessKey{ID: "AKIACACHETEST0000001", UserName: "alice", Status: "Active"}
+	if err := a.PutAccessKey(ctx, ak); err != nil {
+		t.Fatal(err)
+	}
+	readKey := func() (*identity.AccessKey, error) {
+		uctx, u := b.Begin(ctx)
+		defer u.Rollback()
+		b.AccessKey(uctx, ak.ID)
+		return b.AccessKey(uctx, ak.ID)
+	}
+	if k, err := readKey(); err != nil || k.Status != "Active" {
+		t.Fatalf("access key: %v, %v", k, err)
+	}
+	inactive := *ak
+	inactive.Status = "Inactive"
+	if err := a.PutAccessKey(ctx, &inactive); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := readKey(); err != nil || k.Status != "Inactive" {
+		t.Fatalf("B read access key status %v, %v after A deactivated it", k, err)
+	}
+	if err := a.DeleteAccessKey(ctx, ak.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readKey(); !errors.Is(err, identity.ErrNoSuchAccessKey) {
+		t.Fatalf("B read an access key A deleted: %v", err)
+	}
 	// TRUNCATE (coffer restore) fires no row trigger: its own does.
 	if _, err := b.Key(uctx, "k1"); err != nil {
 		t.Fatal(err)
