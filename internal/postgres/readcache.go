@@ -11,8 +11,9 @@ import (
 // row of counters instead of every row it needs, and still never sees a
 // state older than the latest commit before it began.
 //
-// data_version (migrations/0005) holds one counter per kind, bumped in the
-// same transaction as every change to that kind's tables (by triggers).
+// data_version (migrations/0005) holds one counter per kind in one row,
+// bumped in the same transaction as every change to that kind's tables (by
+// triggers).
 // A unit of work reads the counters once, on its first cached read
 // (Unit.versions). A row read at counter value v is stored under v; it
 // holds the state of some moment after v was read, so it reflects every
@@ -27,8 +28,7 @@ import (
 // for every caller, exactly as a read from the database is, so no caller
 // shares a decoded value with another.
 
-// Kinds of cached rows: the data_version rows, in their ORDER BY kind
-// order.
+// Kinds of cached rows: the counters of data_version.
 const (
 	kindIAM = iota
 	kindKMS
@@ -99,24 +99,10 @@ func (db *DB) cacheVersion(ctx context.Context, kind int) (ver int64, ok bool, e
 		return 0, false, nil
 	}
 	if !u.versOK {
-		rows, err := db.pool.Query(ctx, "SELECT v FROM data_version ORDER BY kind")
+		v := &u.vers
+		err := db.pool.QueryRow(ctx, "SELECT iam, kms, secrets FROM data_version").Scan(&v[kindIAM], &v[kindKMS], &v[kindSecrets])
 		if err != nil {
 			return 0, false, err
-		}
-		i := 0
-		for rows.Next() && i < numKinds {
-			if err := rows.Scan(&u.vers[i]); err != nil {
-				rows.Close()
-				return 0, false, err
-			}
-			i++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, false, err
-		}
-		if i != numKinds {
-			return 0, false, nil // not the expected rows: read through
 		}
 		u.versOK = true
 	}

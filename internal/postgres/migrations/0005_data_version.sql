@@ -2,20 +2,26 @@
 -- Every committed change to a cached table bumps its kind's counter in the
 -- same transaction, by deferred triggers (so at COMMIT, after the audit
 -- append took its lock: the lock order stays audit_state, data_version).
+-- One row for all kinds, so that a transaction changing several kinds
+-- takes one row lock, never two in an order another could reverse.
 -- Triggers rather than Coffer code, so that every writer counts: other
 -- Coffer versions during a rolling upgrade, restores, an operator's SQL.
 CREATE TABLE data_version (
-	kind TEXT COLLATE "C" PRIMARY KEY,
-	v    BIGINT NOT NULL
+	one     BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
+	iam     BIGINT NOT NULL,
+	kms     BIGINT NOT NULL,
+	secrets BIGINT NOT NULL
 );
-INSERT INTO data_version (kind, v) VALUES ('iam', 0), ('kms', 0), ('secrets', 0);
+INSERT INTO data_version (iam, kms, secrets) VALUES (0, 0, 0);
 
 CREATE FUNCTION coffer_data_changed() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path FROM CURRENT
 AS $$
 BEGIN
-	UPDATE data_version SET v = v + 1 WHERE kind = TG_ARGV[0];
+	UPDATE data_version SET iam = iam + (TG_ARGV[0] = 'iam')::int,
+		kms = kms + (TG_ARGV[0] = 'kms')::int,
+		secrets = secrets + (TG_ARGV[0] = 'secrets')::int;
 	RETURN NULL;
 END
 $$;
