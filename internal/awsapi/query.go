@@ -121,17 +121,20 @@ func (s *Server) handleQuery(c *call) (any, string, *apiError) {
 		return nil, action, s.fail(c, &apiError{Type: "InvalidAction", Message: fmt.Sprintf("Could not find operation %s for version %s", truncate(action, 64), truncate(version, 32)), Status: http.StatusBadRequest})
 	}
 	c.op = &op.operation
+	// As in handleJSON, the unit begins before authentication, so that the
+	// caller's access key is read within it.
+	ctx, unit := s.cfg.Units.Begin(r.Context())
+	defer unit.Rollback()
 	if !op.unsigned {
-		caller, aerr := s.authenticateQuery(r, body, c.service)
+		caller, aerr := s.authenticateQuery(ctx, r, body, c.service)
 		if aerr != nil {
+			unit.Rollback()
 			return nil, action, s.fail(c, aerr)
 		}
 		c.caller = caller
 	}
 	q := &qparams{v: params}
 	c.input = q
-	ctx, unit := s.cfg.Units.Begin(r.Context())
-	defer unit.Rollback()
 	out, err := s.invokeQuery(ctx, c, op, q)
 	if err == nil && q.err != nil {
 		err = q.err
@@ -167,7 +170,7 @@ func (s *Server) invokeQuery(ctx context.Context, c *call, op *queryOp, q *qpara
 // authenticateQuery verifies the SigV4 signature of a query request. IAM
 // is signed for us-east-1 (its global endpoint); STS for the server's
 // region or, from the global endpoint, us-east-1. Both are accepted.
-func (s *Server) authenticateQuery(r *http.Request, body []byte, service string) (*identity.Caller, *apiError) {
+func (s *Server) authenticateQuery(ctx context.Context, r *http.Request, body []byte, service string) (*identity.Caller, *apiError) {
 	auth, err := sigv4.Parse(r)
 	if err != nil {
 		return nil, sigv4QueryError(err)
@@ -182,7 +185,7 @@ func (s *Server) authenticateQuery(r *http.Request, body []byte, service string)
 	if err := auth.CheckScope(region, service); err != nil {
 		return nil, sigv4QueryError(err)
 	}
-	key, caller, err := s.cfg.Identity.SigningKeyWithToken(r.Context(), auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
+	key, caller, err := s.cfg.Identity.SigningKeyWithToken(ctx, auth.AccessKeyID, auth.SecurityToken, auth.Date, auth.Region, auth.Service)
 	if err != nil {
 		return nil, queryAPIError(service, err)
 	}
