@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
-	"time"
 
-	"github.com/coffer-dev/coffer/internal/audit"
 	"github.com/coffer-dev/coffer/internal/auditlog"
+	"github.com/coffer-dev/coffer/internal/audittest"
 )
 
 // TestSummaryAddKeys: a block summary built from events' own lookup keys
@@ -20,31 +19,13 @@ import (
 // (for which LookupKeys must decline).
 func TestSummaryAddKeys(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
-	str := func() string {
-		return pick("", "GetSecretValue", "Decrypt", "bench", `quote"back\slash`, "tab\tnl\n", "line\u2028sep", "é<&>", "bad\xffutf8", "x/y/z")
-	}
 	invalid := 0
 	for seq := range 300 {
 		fromBodies, fromKeys := auditlog.NewSummary(), auditlog.NewSummary()
 		var attrs auditlog.Attrs
 		declined := false
 		for range 1 + r.IntN(12) {
-			ev := audit.NewAPICallEvent(time.Unix(1.7e9+r.Int64N(1e8), r.Int64N(1e9)))
-			ev.EventName, ev.EventSource = str(), pick(audit.SourceSecretsManager, audit.SourceSecretsManager, "kms.amazonaws.com", str())
-			ev.ReadOnly = r.IntN(2) == 0
-			if r.IntN(4) == 0 {
-				ev.EventID = str()
-			}
-			ev.UserIdentity = audit.UserIdentity{
-				Type:        pick(audit.IdentityIAMUser, audit.IdentityRoot, audit.IdentityAssumedRole, audit.IdentityWebIdentityUser, "Unknown", ""),
-				UserName:    pick("", "", "bench", str()),
-				ARN:         pick("", "arn:aws:iam::1:user/bench", "arn:aws:sts::1:assumed-role/app/"+str()),
-				AccessKeyID: pick("", "AKIAEXAMPLE", "ASIA1", str()),
-			}
-			for range r.IntN(4) {
-				ev.Resources = append(ev.Resources, audit.Resource{ARN: pick("arn:1", "arn:2", "", str()), Type: pick("", "AWS::KMS::Key", "AWS::SecretsManager::Secret", str())})
-			}
+			ev := audittest.RandomEvent(r)
 			body, err := ev.Marshal()
 			if err != nil {
 				t.Fatal(err)

@@ -5,9 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
-	"github.com/coffer-dev/coffer/internal/audit"
+	"github.com/coffer-dev/coffer/internal/audittest"
 )
 
 // The columns of a record staged with its event's lookup keys are the
@@ -16,29 +15,9 @@ import (
 // declined by LookupKeys and staged from their bodies).
 func TestAuditColsFromKeys(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
-	str := func() string {
-		return pick("", "GetSecretValue", "Decrypt", "bench", `quote"back\slash`, "tab\tnl\n", "line\u2028sep", "é<&>", "bad\xffutf8", "x/y/z")
-	}
 	declined, compared := 0, 0
 	for range 500 {
-		ev := audit.NewAPICallEvent(time.Unix(1.7e9+r.Int64N(1e8), r.Int64N(1e9)))
-		ev.EventName, ev.EventSource = str(), pick(audit.SourceSecretsManager, "kms.amazonaws.com", str())
-		ev.ReadOnly = r.IntN(2) == 0
-		ev.SourceIPAddress = pick("127.0.0.1", "::1", "", str())
-		ev.ErrorCode = pick("", "", "AccessDeniedException", "ResourceNotFoundException", str())
-		if r.IntN(4) == 0 {
-			ev.EventID = str()
-		}
-		ev.UserIdentity = audit.UserIdentity{
-			Type:        pick(audit.IdentityIAMUser, audit.IdentityRoot, audit.IdentityAssumedRole, audit.IdentityWebIdentityUser, "Unknown", ""),
-			UserName:    pick("", "", "bench", str()),
-			ARN:         pick("", "arn:aws:iam::1:user/bench", "arn:aws:sts::1:assumed-role/app/"+str()),
-			AccessKeyID: pick("", "AKIAEXAMPLE", "ASIA1", str()),
-		}
-		for range r.IntN(4) {
-			ev.Resources = append(ev.Resources, audit.Resource{ARN: pick("arn:1", "arn:1", "", str()), AccountID: pick("", "123456789012"), Type: pick("", "AWS::KMS::Key", str())})
-		}
+		ev := audittest.RandomEvent(r)
 		body, err := ev.Marshal()
 		if err != nil {
 			t.Fatal(err)
