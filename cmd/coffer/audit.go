@@ -494,10 +494,7 @@ func (o *offlineFlags) root(ctx context.Context, r metaReader) (*keyring.Root, e
 
 // rewrapAuditKeys re-wraps the audit keys under a new root key, for
 // root-key rotation (inside its transaction).
-func rewrapAuditKeys(ctx context.Context, db interface {
-	Meta(ctx context.Context, key string) ([]byte, error)
-	PutMeta(ctx context.Context, key string, value []byte) error
-}, old, next *keyring.Root) error {
+func rewrapAuditKeys(ctx context.Context, db rootKeyStore, old, next *keyring.Root) error {
 	for _, k := range []struct{ meta, purpose string }{
 		{metaAuditHMACKey, purposeAuditHMAC},
 		{metaAuditSignKey, purposeAuditSign},

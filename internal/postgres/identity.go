@@ -71,10 +71,8 @@ func (db *DB) PutAccessKey(ctx context.Context, k *identity.AccessKey) error {
 		return err
 	}
 	return db.write(ctx, "", func(ctx context.Context, tx pgx.Tx) error {
-		if k.RootKeyID != "" {
-			if err := db.checkRootKeyIDs(ctx, tx, k.RootKeyID); err != nil {
-				return err
-			}
+		if err := db.checkRootKeyIDs(ctx, tx, k.RootKeyID); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO access_keys (id, user_name, doc) VALUES ($1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, doc = excluded.doc`, k.ID, k.UserName, doc)

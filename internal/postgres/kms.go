@@ -18,9 +18,8 @@ var _ kms.Store = (*DB)(nil)
 func (db *DB) Key(ctx context.Context, id string) (*kms.Key, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	const query = "SELECT doc FROM kms_keys WHERE id = $1"
 	doc, err := cached(ctx, db, kindKMS, id, func(q querier) ([]byte, error) {
-		return loadDocBytes(ctx, q, query, id, kms.ErrNoSuchKey)
+		return loadDocBytes(ctx, q, selectKeyDoc, id, kms.ErrNoSuchKey)
 	})
 	if err != nil {
 		return nil, err
@@ -28,8 +27,10 @@ func (db *DB) Key(ctx context.Context, id string) (*kms.Key, error) {
 	return decodeJSON[kms.Key](doc, id, "key")
 }
 
+const selectKeyDoc = "SELECT doc FROM kms_keys WHERE id = $1"
+
 func loadKey(ctx context.Context, q querier, id string) (*kms.Key, error) {
-	return loadJSON[kms.Key](ctx, q, "SELECT doc FROM kms_keys WHERE id = $1", id, kms.ErrNoSuchKey, "key")
+	return loadJSON[kms.Key](ctx, q, selectKeyDoc, id, kms.ErrNoSuchKey, "key")
 }
 
 // loadJSON reads the JSON document the one-column query returns for key
@@ -117,7 +118,7 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(cur *kms.Key) (*
 func materialRootKeyIDs(k *kms.Key) []string {
 	var ids []string
 	for _, m := range k.Materials {
-		if m.RootKeyID != "" && !slices.Contains(ids, m.RootKeyID) {
+		if !slices.Contains(ids, m.RootKeyID) {
 			ids = append(ids, m.RootKeyID)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // The read cache: rows that requests read outside a transaction (secrets,
-// KMS keys, IAM documents), kept on the node so that a request reads one
+// KMS keys, IAM documents, access keys), kept on the node so that a request reads one
 // row of counters instead of every row it needs, and still never sees a
 // state older than the latest commit before it began.
 //
@@ -15,7 +15,7 @@ import (
 // bumped in the same transaction as every change to that kind's tables (by
 // triggers).
 // A unit of work reads the counters once, on its first cached read
-// (Unit.versions). A row read at counter value v is stored under v; it
+// (cacheVersion, into Unit.vers). A row read at counter value v is stored under v; it
 // holds the state of some moment after v was read, so it reflects every
 // commit up to v (and perhaps later ones). A unit that read counter v
 // takes only rows stored under exactly v: as its counters were read after

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,8 +39,13 @@ var ErrRootKeyRotated = errors.New("the root key was rotated while this node was
 func (db *DB) rootFence() int64 { return db.lockKey("root-key-fence") }
 
 // checkRootKeyIDs waits for a rotation in progress and fails if any of ids
-// (the root key ids of the items being written) is not the cluster's.
+// (the root key ids of the items being written; "" for items from before
+// root key ids were recorded, which are not checked) is not the cluster's.
+// The lock and the read are two statements: under READ COMMITTED a
+// statement sees the commits before it began, so the read must begin after
+// the lock is granted to see a rotation that committed meanwhile.
 func (db *DB) checkRootKeyIDs(ctx context.Context, tx pgx.Tx, ids ...string) error {
+	ids = slices.DeleteFunc(ids, func(id string) bool { return id == "" })
 	if len(ids) == 0 {
 		return nil
 	}

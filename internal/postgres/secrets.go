@@ -79,6 +79,7 @@ func (r *secretRow) decode() (*secrets.Secret, error) {
 	return s, nil
 }
 
+// loadSecret reads one secret (by "s.name" or "s.arn") with its access days.
 func loadSecret(ctx context.Context, q querier, col, val string) (*secrets.Secret, error) {
 	r, err := readSecretRow(ctx, q, col, val)
 	if err != nil {
